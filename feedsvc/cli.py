@@ -1,0 +1,109 @@
+"""Command line: `feedsvc init-db | load-sample | import FILE | serve | ...`.
+
+Each command owns its transaction: it commits when everything worked and rolls
+back otherwise, so a failed import leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from feedsvc import db, schema
+from feedsvc.cli_tokens import create_token_command, list_tokens_command, revoke_token_command
+from feedsvc.importing import ImportFailed, import_records, load_catalog, validate_records
+from feedsvc.server import ServerOptions, run
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def init_app(app: Flask) -> None:
+    for command in (
+        init_db,
+        load_sample,
+        import_file,
+        serve,
+        create_token_command,
+        revoke_token_command,
+        list_tokens_command,
+    ):
+        app.cli.add_command(command)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create the database schema (or bring it up to date)."""
+    schema.upgrade(db.engine())
+    click.echo(f"database ready: {db.engine().url.render_as_string(hide_password=True)}")
+
+
+@click.command("load-sample")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=SAMPLE_DIR)
+def load_sample(directory: Path) -> None:
+    """Load the sample cities, topics and releases (again: nothing is duplicated)."""
+    schema.upgrade(db.engine())
+    session = db.session()
+    now = current_app.config["CLOCK"]()
+    base = current_app.config["BASE_URL"] or "http://127.0.0.1:8000"
+    try:
+        load_catalog(session, directory / "catalog.json", now)
+        records = validate_records(
+            (directory / "releases.json").read_text(encoding="utf-8"), rewrite={"/static/": f"{base}/static/"}
+        )
+        report = import_records(session, records, now=now, tag_authority=current_app.config["TAG_AUTHORITY"])
+    except ImportFailed as failure:
+        session.rollback()
+        _fail(failure)
+    session.commit()
+    click.echo(
+        f"sample loaded: {report.created} created, {report.updated} updated, {report.unchanged} unchanged"
+    )
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--publisher", help="Press office for records that name none (default: the city's).")
+def import_file(file: Path, publisher: str | None) -> None:
+    """Import releases from a JSON array or JSON Lines FILE, all or nothing."""
+    session = db.session()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        _fail(ImportFailed([f"{file}: not UTF-8 (byte {error.start})"]))
+    try:
+        records = validate_records(text)
+        report = import_records(
+            session,
+            records,
+            now=current_app.config["CLOCK"](),
+            tag_authority=current_app.config["TAG_AUTHORITY"],
+            default_publisher=publisher,
+        )
+    except ImportFailed as failure:
+        session.rollback()
+        _fail(failure)
+    session.commit()
+    click.echo(f"imported: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
+
+
+def _fail(failure: ImportFailed) -> None:
+    for line in failure.problems:
+        click.echo(line, err=True)
+    click.echo("nothing was imported", err=True)
+    sys.exit(1)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--timeout", default=30, show_default=True, type=click.IntRange(1, 3600), help="Seconds.")
+def serve(host: str, port: int, workers: int, threads: int, timeout: int) -> None:
+    """Serve with gunicorn (a production WSGI server)."""
+    schema.upgrade(db.engine())
+    db.engine().dispose()
+    run(ServerOptions(host=host, port=port, workers=workers, threads=threads, timeout=timeout))

@@ -1,0 +1,81 @@
+"""`feedsvc create-token | revoke-token | list-tokens`: API tokens of press offices."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+
+from feedsvc import db
+from feedsvc.store import catalog
+from feedsvc.store.tokens import create_token, revoke_token, token_by_id, tokens
+
+
+@click.command("create-token")
+@click.option("--publisher", help="Press office the token publishes for (created if new).")
+@click.option(
+    "--city", "cities", multiple=True, help="Slug of a city the token may publish for (repeatable)."
+)
+@click.option("--admin", is_flag=True, help="A token that may do everything.")
+@click.option("--journalist", is_flag=True, help="A read-only token that sees embargoed releases.")
+@click.option("--label", default="", help="A note to recognise the token by.")
+def create_token_command(
+    publisher: str | None, cities: tuple[str, ...], admin: bool, journalist: bool, label: str
+) -> None:
+    """Create an API token and print its secret (shown this once only)."""
+    session = db.session()
+    now = current_app.config["CLOCK"]()
+    if admin + journalist + bool(publisher) != 1:
+        _fail("give exactly one of --publisher NAME (with --city), --admin or --journalist")
+    if admin or journalist:
+        if cities:
+            _fail("--city goes with --publisher only")
+        token, secret = create_token(session, role="admin" if admin else "journalist", now=now, label=label)
+    else:
+        assert publisher is not None
+        if not cities:
+            _fail("a publisher token needs at least one --city")
+        found = [catalog.city_by_slug(session, slug) for slug in cities]
+        unknown = [slug for slug, city in zip(cities, found, strict=True) if city is None]
+        if unknown:
+            _fail(f"unknown cities: {', '.join(unknown)}")
+        city_rows = [city for city in found if city is not None]
+        owner = catalog.publisher_by_name(session, publisher)
+        if owner is None:
+            owner = catalog.upsert_publisher(session, publisher, city_rows, now)
+        token, secret = create_token(
+            session, role="publisher", now=now, publisher=owner, cities=city_rows, label=label
+        )
+    session.commit()
+    click.echo(f"token {token.id} ({token.role}) created; its secret is shown only now:", err=True)
+    click.echo(secret)
+
+
+@click.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token_command(token_id: int) -> None:
+    """Revoke the token with TOKEN_ID (see list-tokens)."""
+    session = db.session()
+    token = token_by_id(session, token_id)
+    if token is None:
+        _fail(f"no token with id {token_id}")
+    assert token is not None
+    revoke_token(token, current_app.config["CLOCK"]())
+    session.commit()
+    click.echo(f"token {token_id} revoked")
+
+
+@click.command("list-tokens")
+def list_tokens_command() -> None:
+    """List tokens (never their secrets)."""
+    for token in tokens(db.session()):
+        scope = ", ".join(city.slug for city in token.cities) or "-"
+        state = "active" if token.is_active else "revoked"
+        owner = token.publisher.name if token.publisher else "-"
+        click.echo(f"{token.id}\t{token.role}\t{state}\t{owner}\t{scope}\t{token.label}")
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(2)

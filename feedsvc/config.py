@@ -1,0 +1,70 @@
+"""Settings: defaults, then `FEEDSVC_*` environment variables, then test overrides.
+
+Read when an app is created, never at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    return {
+        "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'feedsvc.sqlite3'}",
+        "DB_POOL_SIZE": 5,
+        # Absolute base of every link in feeds and API answers; when unset, the
+        # request's own host is used (fine locally, set it in production).
+        "BASE_URL": None,
+        # RFC 4151 tag authority of new release ids; default: the BASE_URL host.
+        "TAG_AUTHORITY": None,
+        "HUB_URLS": [],
+        "FEED_MAX_AGE": 300,
+        "FEED_STALE_WHILE_REVALIDATE": 60,
+        "FEED_STALE_IF_ERROR": 86400,
+        "TOMBSTONE_DAYS": 30,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "CLOCK": system_clock,
+    }
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        return [str(part) for part in value]
+    raise ValueError(f"expected a comma-separated list, got {value!r}")
+
+
+def configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    app.config.from_mapping(defaults(app.instance_path))
+    app.config.from_prefixed_env("FEEDSVC")
+    if test_config:
+        app.config.update(test_config)
+    app.config["HUB_URLS"] = _as_list(app.config["HUB_URLS"])
+    base_url = app.config["BASE_URL"]
+    if base_url:
+        app.config["BASE_URL"] = str(base_url).rstrip("/")
+    if not app.config["TAG_AUTHORITY"]:
+        host = urlsplit(app.config["BASE_URL"] or "").hostname or ""
+        # RFC 4151 wants a DNS name (or e-mail address) as authority, not an IP address.
+        is_dns_name = any(ch.isalpha() for ch in host) and ":" not in host
+        app.config["TAG_AUTHORITY"] = host if is_dns_name else "feedsvc.localhost"
+    for key in ("FEED_MAX_AGE", "FEED_STALE_WHILE_REVALIDATE", "FEED_STALE_IF_ERROR", "MAX_CONTENT_LENGTH"):
+        value = int(app.config[key])
+        if value < 0:
+            raise ValueError(f"FEEDSVC_{key} must not be negative")
+        app.config[key] = value
+    if app.config["DATABASE_URL"].startswith("sqlite:///"):
+        Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,40 @@
+"""Feed writers: one neutral `Feed` value → Atom 1.0, RSS 2.0 or JSON Feed 1.1 bytes.
+
+    from feedsvc.feeds import FORMATS
+    fmt = FORMATS["atom"]
+    body, content_type = fmt.render(feed), fmt.media_type
+
+Rendering is pure and deterministic (no clock, no I/O): equal `Feed` values give
+byte-identical output, so callers can cache bytes and derive ETags from them.
+Modules: `model` (the Feed value), `writers` (rules shared by all formats),
+`atom_rss` (feedgen, with its workarounds), `extensions` (feedgen extensions),
+`jsonfeed` (JSON Feed 1.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from feedsvc.feeds.atom_rss import render_atom, render_rss
+from feedsvc.feeds.jsonfeed import render_json
+from feedsvc.feeds.model import Feed
+
+__all__ = ["FORMATS", "FeedFormat", "render_atom", "render_json", "render_rss"]
+
+
+@dataclass(frozen=True)
+class FeedFormat:
+    name: str  # "atom" | "rss" | "json"
+    media_type: str  # the Content-Type to serve it with (CONTRACT §4)
+    render: Callable[[Feed], bytes]
+
+
+FORMATS: Mapping[str, FeedFormat] = MappingProxyType(
+    {
+        "atom": FeedFormat("atom", "application/atom+xml; charset=utf-8", render_atom),
+        "rss": FeedFormat("rss", "application/rss+xml; charset=utf-8", render_rss),
+        "json": FeedFormat("json", "application/feed+json", render_json),
+    }
+)

@@ -1,0 +1,83 @@
+"""Reads and upserts of regions, cities, topics and publishers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from feedsvc.models import City, Publisher, Region, Release, Topic
+
+
+def city_by_slug(session: Session, slug: str) -> City | None:
+    return session.scalars(select(City).where(City.slug == slug)).one_or_none()
+
+
+def topic_by_slug(session: Session, slug: str) -> Topic | None:
+    return session.scalars(select(Topic).where(Topic.slug == slug)).one_or_none()
+
+
+def region_by_slug(session: Session, slug: str) -> Region | None:
+    return session.scalars(select(Region).where(Region.slug == slug)).one_or_none()
+
+
+def topics_by_slugs(session: Session, slugs: Sequence[str]) -> dict[str, Topic]:
+    if not slugs:
+        return {}
+    found = session.scalars(select(Topic).where(Topic.slug.in_(slugs)))
+    return {topic.slug: topic for topic in found}
+
+
+def publisher_by_name(session: Session, name: str) -> Publisher | None:
+    return session.scalars(select(Publisher).where(Publisher.name == name)).one_or_none()
+
+
+def publishers_of_city(session: Session, city: City) -> Sequence[Publisher]:
+    query = select(Publisher).where(Publisher.cities.contains(city)).order_by(Publisher.name)
+    return session.scalars(query).unique().all()
+
+
+def cities(session: Session) -> Sequence[City]:
+    return session.scalars(select(City).order_by(City.name)).all()
+
+
+def topics(session: Session) -> Sequence[Topic]:
+    return session.scalars(select(Topic).order_by(Topic.name)).all()
+
+
+def regions(session: Session) -> Sequence[Region]:
+    query = select(Region).options(selectinload(Region.cities)).order_by(Region.name)
+    return session.scalars(query).all()
+
+
+def upsert_region(session: Session, slug: str, name: str, state: str) -> Region:
+    region = region_by_slug(session, slug) or Region(slug=slug)
+    region.name, region.state = name, state
+    session.add(region)
+    return region
+
+
+def upsert_city(session: Session, slug: str, name: str, state: str, region: Region, ags: str | None) -> City:
+    city = city_by_slug(session, slug) or City(slug=slug)
+    if city.id is not None and region.id is not None and city.region_id != region.id:
+        # Releases carry a copy of their city's region (for region feeds): move them along.
+        session.execute(update(Release).where(Release.city_id == city.id).values(region_id=region.id))
+    city.name, city.state, city.region, city.ags = name, state, region, ags
+    session.add(city)
+    return city
+
+
+def upsert_topic(session: Session, slug: str, name: str) -> Topic:
+    topic = topic_by_slug(session, slug) or Topic(slug=slug)
+    topic.name = name
+    session.add(topic)
+    return topic
+
+
+def upsert_publisher(session: Session, name: str, cities: Sequence[City], now: datetime) -> Publisher:
+    publisher = publisher_by_name(session, name) or Publisher(name=name, created_at=now)
+    publisher.cities = list(cities)
+    session.add(publisher)
+    return publisher

@@ -1,0 +1,372 @@
+"""Text cleaning: turn what press offices type or paste into text that is safe to publish in feeds.
+
+Every string that ends up in a feed passes through here first:
+
+* `strip_xml_forbidden` removes code points that XML 1.0 cannot carry (a single one makes an
+  Atom or RSS document unparseable for every reader);
+* `plain_text` is for plain-text fields (title, summary, caption, credit, author, contact
+  name): markup removed, entities decoded, whitespace collapsed. The result is *text*, not
+  HTML: the feed writers escape it;
+* `sanitize_html` is for the release body: an allow-list of tags and attributes, safe URL
+  schemes only, relative URLs made absolute. The result is an HTML fragment;
+* `html_has_text` and `summary_from_html` read the text of such a fragment;
+* `slugify_de` makes URL slugs with German transliteration (ä → ae, ß → ss).
+
+HTML parsing and sanitising is done by nh3, the Python binding of the Rust `ammonia`
+sanitiser (html5ever parses exactly like a browser). Behaviours of nh3 this module relies on
+or works around, each covered by tests/test_text.py:
+
+* nh3 raises UnicodeEncodeError on lone surrogates, so input is stripped of XML-forbidden
+  characters *before* nh3 sees it;
+* character references are decoded by the parser and the serializer writes real characters,
+  except that U+00A0 comes out as ``&nbsp;`` (replaced here by the character, because
+  ``&nbsp;`` is not an XML entity) and ``& < >`` (text) / ``& "`` (attributes) stay escaped;
+* references such as ``&#1;`` or ``&#xFFFF;`` decode to XML-forbidden characters, so the
+  output is stripped again;
+* elements not in ``tags`` are unwrapped and their text kept, except for those in
+  ``clean_content_tags``; the text inside iframe, noscript, textarea, xmp, plaintext, ...
+  would otherwise come out as escaped markup (``&lt;b&gt;``), so they are all dropped with
+  their content;
+* ``attribute_filter`` runs *after* ammonia's own URL-scheme check, so whatever it returns is
+  not checked again: the filter here checks the scheme of the URL it returns itself. If the
+  filter raised, nh3 would drop the attribute and report through ``sys.unraisablehook``; it
+  does not raise;
+* one nh3 pass is not always a fixed point (html5ever can build trees that a second parse
+  restructures), so `sanitize_html` repeats passes until its output is stable.
+
+This module must not import Flask, SQLAlchemy or feedgen; it depends on nh3, python-slugify
+and the standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from html import unescape
+from typing import Final
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+from slugify import slugify
+
+__all__ = [
+    "BODY_ATTRIBUTES",
+    "BODY_TAGS",
+    "URL_SCHEMES",
+    "html_has_text",
+    "plain_text",
+    "sanitize_html",
+    "slugify_de",
+    "strip_xml_forbidden",
+    "summary_from_html",
+]
+
+# XML 1.0 `Char` excludes the C0 controls except TAB, LF and CR, the surrogate block (which a
+# Python str can still hold, e.g. from json.loads('"\\ud800"')) and U+FFFE/U+FFFF.
+# U+007F..U+009F and the noncharacters outside the BMP are legal and kept.
+_XML_FORBIDDEN_RE: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+BODY_TAGS: Final = frozenset(
+    {
+        "p", "br", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "a", "strong", "em", "b", "i",
+        "u", "blockquote", "q", "cite", "figure", "figcaption", "img", "table", "thead", "tbody",
+        "tfoot", "tr", "th", "td", "caption", "hr", "abbr", "sub", "sup", "small", "span", "div",
+        "dl", "dt", "dd", "pre", "code",
+    }
+)  # fmt: skip
+"""Elements kept in a release body. Everything else is unwrapped (its text kept) or dropped."""
+
+BODY_ATTRIBUTES: Final[dict[str, frozenset[str]]] = {
+    "a": frozenset({"href", "title", "hreflang"}),
+    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    "th": frozenset({"colspan", "rowspan", "scope"}),
+    "td": frozenset({"colspan", "rowspan", "scope"}),
+    "abbr": frozenset({"title"}),
+}
+"""Attributes kept per element; no element keeps class, style, id or on* handlers."""
+
+URL_SCHEMES: Final = frozenset({"http", "https", "mailto", "tel"})
+"""The only URL schemes a link or image of a release body may use."""
+
+# Dropped together with everything inside them. Besides script and style (whose content is
+# code) these are elements whose content html5ever parses as raw text (iframe, noscript,
+# textarea, xmp, plaintext, noembed, noframes, title), so unwrapping them would publish their
+# markup as visible escaped text, plus embedded objects, forms and foreign (SVG/MathML) content.
+_DROP_WITH_CONTENT: Final = frozenset(
+    {
+        "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "param",
+        "form", "input", "button", "select", "option", "optgroup", "textarea", "datalist",
+        "output", "noscript", "noembed", "noframes", "template", "title", "xmp", "plaintext",
+        "svg", "math", "canvas", "audio", "video", "source", "track", "map", "head", "meta",
+        "link", "base", "dialog", "portal",
+    }
+)  # fmt: skip
+
+# Elements that separate words when a fragment is read as plain text ("<p>a</p><p>b</p>" is
+# "a b", not "ab"); inline elements ("Mün<b>chen</b>") separate nothing.
+_WORD_BREAK_TAGS: Final = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl",
+        "dt", "fieldset", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6",
+        "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
+        "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+
+_URL_ATTRIBUTES: Final = frozenset({("a", "href"), ("img", "src")})
+
+# A start or end tag as html5ever serializes it: attribute values are always double-quoted and
+# never contain '"' (escaped as &quot;), and text never contains a raw '<' (escaped as &lt;).
+_SERIALIZED_TAG_RE: Final = re.compile(
+    r'<(?P<end>/?)(?P<name>[a-zA-Z][a-zA-Z0-9]*)(?P<attrs>(?:\s+[^\s"\'<>/=]+(?:="[^"]*")?)*)\s*/?>'
+)
+_ANY_TAG_RE: Final = re.compile(r"<[^>]*>")
+_URL_WHITESPACE: Final = "\t\n\r "
+_URL_TAB_OR_NEWLINE_RE: Final = re.compile(r"[\t\n\r]")
+_HTML_WHITESPACE: Final = " \t\n\r\f"
+_ELLIPSIS: Final = "…"
+_MAX_PASSES: Final = 4
+_SUMMARY_TRAILING_PUNCTUATION: Final = " ,;:-–—"
+
+_GERMAN_REPLACEMENTS: Final = (
+    ("ä", "ae"),
+    ("ö", "oe"),
+    ("ü", "ue"),
+    ("Ä", "Ae"),
+    ("Ö", "Oe"),
+    ("Ü", "Ue"),
+    ("ß", "ss"),
+    ("ẞ", "SS"),
+    ("&", ""),
+)
+
+
+def strip_xml_forbidden(text: str) -> str:
+    """Remove every character XML 1.0 forbids.
+
+    That is U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, U+FFFE, U+FFFF and lone surrogates
+    (U+D800–U+DFFF). TAB, LF, CR and the legal controls U+007F–U+009F are kept.
+    """
+    return _XML_FORBIDDEN_RE.sub("", text)
+
+
+def _fragment_text(markup: str) -> str:
+    """The text of an HTML fragment, whitespace collapsed to single spaces and trimmed.
+
+    Tags and comments are removed, script/style (and the other `_DROP_WITH_CONTENT`
+    elements) vanish with their content, block elements and <br> separate words, and
+    character references are decoded exactly once.
+    """
+    cleaned = nh3.clean(
+        strip_xml_forbidden(markup),
+        tags=_WORD_BREAK_TAGS,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attributes={},
+        link_rel=None,
+    )
+    # Only attribute-less word-break tags are left, so "<...>" cannot cut through a value; every
+    # "&" of the text is escaped as "&amp;", so unescape decodes nothing the user typed twice.
+    text = unescape(_ANY_TAG_RE.sub(" ", cleaned))
+    return " ".join(strip_xml_forbidden(text).split())
+
+
+def plain_text(text: str) -> str:
+    """Clean a plain-text field (title, summary, caption, credit, author, contact name).
+
+    XML-forbidden characters are removed, HTML markup (tags, comments) is removed keeping its
+    text, script and style content vanishes, entities are decoded ("&amp;" reads "&"), runs of
+    whitespace (newlines and non-breaking spaces included) become one space, and the ends are
+    trimmed. A "<" that does not start a tag is text: "a < b" stays "a < b", but "a <b" loses
+    "<b" as a tag would.
+
+    The result is plain text, not HTML: it must be escaped by whoever writes it into markup.
+    """
+    return _fragment_text(text)
+
+
+def _check_base_url(base_url: str) -> None:
+    parts = urlsplit(base_url)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
+
+
+def _safe_url(value: str, base_url: str | None) -> str | None:
+    """`value` made absolute against `base_url`, or None if it is not an allowed URL.
+
+    Leading/trailing whitespace and inner tabs/newlines are removed first, as browsers do, so
+    that "java\\nscript:" is seen as the scheme it is. A relative URL without a base is dropped:
+    a feed reader has nothing reliable to resolve it against.
+    """
+    url = _URL_TAB_OR_NEWLINE_RE.sub("", value.strip(_URL_WHITESPACE))
+    if not url:
+        return None
+    try:
+        if base_url is not None:
+            url = urljoin(base_url, url)
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 literal)
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in URL_SCHEMES:
+        return None
+    if scheme in {"http", "https"} and not parts.netloc:
+        return None
+    return url
+
+
+def _attribute_filter(base_url: str | None) -> Callable[[str, str, str], str | None]:
+    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        # Must never raise: nh3 would drop the attribute and report via sys.unraisablehook.
+        value = strip_xml_forbidden(value)
+        if (tag, attribute) in _URL_ATTRIBUTES:
+            return _safe_url(value, base_url)
+        return value
+
+    return attribute_filter
+
+
+def _has_attribute(attrs: str, name: str) -> bool:
+    return re.search(rf'\s{name}="', attrs) is not None
+
+
+def _drop_dead_links_and_images(fragment: str) -> str:
+    """Unwrap <a> without href (keeping its text) and remove <img> without src.
+
+    `fragment` must be nh3 output: it is scanned token by token (text has no raw "<", tags
+    match `_SERIALIZED_TAG_RE` as a whole, values included), and its tags are balanced.
+    """
+    if "<a" not in fragment and "<img" not in fragment:
+        return fragment
+    out: list[str] = []
+    kept_links: list[bool] = []
+    pos = 0
+    while pos < len(fragment):
+        lt = fragment.find("<", pos)
+        if lt == -1:
+            out.append(fragment[pos:])
+            break
+        out.append(fragment[pos:lt])
+        match = _SERIALIZED_TAG_RE.match(fragment, lt)
+        if match is None:  # not expected from nh3; keep the text safe anyway
+            out.append("&lt;")
+            pos = lt + 1
+            continue
+        pos = match.end()
+        name = match["name"].lower()
+        keep = True
+        if name == "a":
+            if match["end"]:
+                keep = kept_links.pop() if kept_links else True
+            else:
+                keep = _has_attribute(match["attrs"], "href")
+                kept_links.append(keep)
+        elif name == "img":
+            keep = _has_attribute(match["attrs"], "src")
+        if keep:
+            out.append(match[0])
+    return "".join(out)
+
+
+def sanitize_html(html: str, base_url: str | None = None) -> str:
+    """Sanitise the HTML body of a release; the result is a trimmed HTML fragment.
+
+    Only `BODY_TAGS` with their `BODY_ATTRIBUTES` are kept; other elements are unwrapped, and
+    script, style, iframe, object, embed, form, svg, ... are dropped with their content.
+    Comments are removed. Links and images may only use `URL_SCHEMES`; relative URLs are made
+    absolute against `base_url` (which must then be an absolute http(s) URL, else ValueError).
+    A link whose URL is missing, not allowed or relative without a base is unwrapped (its text
+    kept); such an image is removed.
+
+    Character references are decoded to characters (``&auml;`` → "ä", ``&nbsp;`` → U+00A0);
+    only ``&amp; &lt; &gt;`` in text and ``&amp; &quot;`` in attribute values stay escaped.
+    Sanitising the result again returns it unchanged.
+
+    No ``rel`` is added to links (nh3 ``link_rel=None``): the body is published in feeds whose
+    readers apply their own link policy; ``target`` is never kept, so ``noopener`` would have
+    nothing to guard; and the linked sites (mostly other public offices) may see the referrer.
+
+    The result can be empty or hold markup without text: see `html_has_text`.
+    """
+    if base_url is not None:
+        _check_base_url(base_url)
+    # One pass is not always a fixed point: html5ever can build a tree that does not survive
+    # serializing and parsing again ("<li><table><li>" gives an <li> inside an <li>, which a
+    # second parse splits into siblings). Passes are repeated until the output is stable, so
+    # that a stored body sanitises to itself; clean input costs one pass, typical input two.
+    cleaned = strip_xml_forbidden(html)
+    for _ in range(_MAX_PASSES):
+        again = _sanitize_once(cleaned, base_url)
+        if again == cleaned:
+            break
+        cleaned = again
+    return cleaned
+
+
+def _sanitize_once(html: str, base_url: str | None) -> str:
+    cleaned = nh3.clean(
+        html,
+        tags=BODY_TAGS,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attributes=BODY_ATTRIBUTES,
+        attribute_filter=_attribute_filter(base_url),
+        strip_comments=True,
+        link_rel=None,
+        url_schemes=URL_SCHEMES,
+    )
+    cleaned = _drop_dead_links_and_images(cleaned)
+    # "&nbsp;" is how the serializer writes U+00A0; a literal "&nbsp;" typed by the user is
+    # "&amp;nbsp;" by now, so this cannot decode text twice.
+    cleaned = cleaned.replace("&nbsp;", "\u00a0")
+    # Character references such as &#1; or &#xFFFF; decode to XML-forbidden characters.
+    return strip_xml_forbidden(cleaned).strip(_HTML_WHITESPACE)
+
+
+def html_has_text(html: str) -> bool:
+    """Whether an HTML fragment has any visible text (other than whitespace).
+
+    Markup alone ("<p>&nbsp;</p>", "<br>", an image) has none.
+    """
+    return _fragment_text(html) != ""
+
+
+def summary_from_html(html: str, limit: int = 300) -> str:
+    """The plain text of an HTML fragment, at most `limit` characters long.
+
+    Whitespace is collapsed and block elements separate words. Text longer than `limit` is cut
+    at the last word boundary that leaves room for the "…" appended to it (trailing ",;:" and
+    dashes are dropped before it); a single word longer than that is cut inside the word.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    text = _fragment_text(html)
+    if len(text) <= limit:
+        return text
+    # The space at index `cut` ends the last whole word that leaves room for the ellipsis.
+    cut = text.rfind(" ", 0, limit)
+    head = text[:cut].rstrip(_SUMMARY_TRAILING_PUNCTUATION) if cut > 0 else ""
+    if not head:
+        head = text[: limit - 1].rstrip()
+    return head + _ELLIPSIS
+
+
+def slugify_de(text: str, max_length: int = 80) -> str:
+    """A lowercase ASCII slug with German transliteration.
+
+    "München" → "muenchen", "Soziales & Familie" → "soziales-familie", "Straße" → "strasse".
+    Other scripts are transliterated by python-slugify ("李伟" → "li-wei"). The text is first
+    NFC-normalised, so a decomposed "u" + U+0308 also gives "ue".
+
+    A slug longer than `max_length` is cut at the last "-" that fits (a single word longer than
+    that is cut inside the word). The slug is "" when nothing transliterates (e.g. "&&&" or
+    emoji only): the caller must choose a fallback.
+    """
+    if max_length < 1:
+        raise ValueError(f"max_length must be at least 1, got {max_length}")
+    slug = slugify(unicodedata.normalize("NFC", text), replacements=_GERMAN_REPLACEMENTS)
+    if len(slug) <= max_length:
+        return slug
+    # Cut here rather than with slugify(max_length=..., word_boundary=True): that keeps words
+    # that fit from anywhere in the text, so "<90 letters> b" became "b".
+    cut = slug.rfind("-", 0, max_length + 1)
+    return slug[:cut] if cut > 0 else slug[:max_length].rstrip("-")

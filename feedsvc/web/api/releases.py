@@ -1,0 +1,221 @@
+"""`/api/v1/releases`: list, read, publish, correct and retract releases (CONTRACT §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, json, request
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from feedsvc import db
+from feedsvc.models import Publisher, Release, Token
+from feedsvc.schemas import ReleaseIn, ReleasePatch, field_errors, parse_datetime
+from feedsvc.store import catalog
+from feedsvc.store.releases import (
+    Cursor,
+    References,
+    Scope,
+    create_release,
+    is_visible,
+    newest_visible_ids,
+    release_by_external_id,
+    release_by_id,
+    releases_by_ids,
+    resolve_references,
+    retract_release,
+    update_release,
+)
+from feedsvc.store.tokens import may_write_city
+from feedsvc.web import urls
+from feedsvc.web.api.representation import ReleaseList, release_out
+from feedsvc.web.api.requests import Refusal, bearer_token, json_body, require_writer
+from feedsvc.web.feed_content import decode_cursor, encode_cursor
+from feedsvc.web.problems import problem
+
+blueprint = Blueprint("api_releases", __name__, url_prefix="/api/v1/releases")
+
+
+def _now() -> datetime:
+    now: datetime = current_app.config["CLOCK"]()
+    return now
+
+
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = payload.model_dump_json() if hasattr(payload, "model_dump_json") else json.dumps(payload)
+    return Response(body, status=status, content_type="application/json", headers=headers)
+
+
+def _validate(model: type[ReleaseIn] | type[ReleasePatch], body: Any) -> Any:
+    if not isinstance(body, dict):
+        raise Refusal(problem(422, "the body must be a JSON object"))
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise Refusal(problem(422, "some fields are invalid", errors=field_errors(error))) from None
+
+
+def _references(city: str, topics: list[str]) -> References:
+    refs = resolve_references(db.session(), city, topics)
+    if not isinstance(refs, References):
+        raise Refusal(problem(422, "some fields name unknown cities or topics", errors=refs))
+    return refs
+
+
+def _check_scope(token: Token, refs: References) -> None:
+    if not may_write_city(token, refs.city):
+        raise Refusal(problem(403, f"this token may not publish for the city '{refs.city.slug}'"))
+
+
+def _publisher(token: Token, refs: References) -> Publisher:
+    if token.publisher is not None:
+        return token.publisher
+    # An admin token publishes in the name of the city's own press office.
+    existing = catalog.publishers_of_city(db.session(), refs.city)
+    if existing:
+        return existing[0]
+    return catalog.upsert_publisher(db.session(), f"Pressestelle {refs.city.name}", [refs.city], _now())
+
+
+def _visible_release(release_id: int) -> Release:
+    release = release_by_id(db.session(), release_id)
+    if release is None:
+        raise Refusal(problem(404, f"no release with id {release_id}"))
+    if release.retracted_at is not None:
+        raise Refusal(problem(410, f"release {release_id} was retracted"))
+    return release
+
+
+def _writable_release(release_id: int, token: Token) -> Release:
+    release = _visible_release(release_id)
+    if not may_write_city(token, release.city):
+        raise Refusal(problem(403, f"this token may not change releases of '{release.city.slug}'"))
+    return release
+
+
+def _idempotent_answer(publisher: Publisher, data: ReleaseIn) -> Response | None:
+    """The answer to a retried POST, or None when the external_id is new."""
+    if data.external_id is None or publisher.id is None:
+        return None
+    existing = release_by_external_id(db.session(), publisher.id, data.external_id)
+    if existing is None:
+        return None
+    if existing.content_hash == data.content_hash():
+        return _json(release_out(existing))
+    detail = f"external_id '{data.external_id}' is already release {existing.id} with other content"
+    return problem(409, detail, existing_id=existing.id, existing_url=urls.api_release_url(existing))
+
+
+@blueprint.errorhandler(Refusal)
+def _refused(refusal: Refusal) -> Response:
+    db.session().rollback()
+    return refusal.response
+
+
+@blueprint.post("")
+def publish() -> Response:
+    token = require_writer()
+    data: ReleaseIn = _validate(ReleaseIn, json_body())
+    refs = _references(data.city, data.topics)
+    _check_scope(token, refs)
+    publisher = _publisher(token, refs)
+    if (answer := _idempotent_answer(publisher, data)) is not None:
+        return answer
+    session = db.session()
+    authority = current_app.config["TAG_AUTHORITY"]
+    try:
+        release = create_release(
+            session, publisher=publisher, data=data, refs=refs, now=_now(), tag_authority=authority
+        )
+        session.commit()
+    except IntegrityError:
+        # A concurrent request with the same external_id won the unique constraint.
+        session.rollback()
+        answer = _idempotent_answer(_publisher(token, refs), data)
+        if answer is None:
+            raise
+        return answer
+    return _json(release_out(release), 201, {"Location": urls.api_release_url(release)})
+
+
+@blueprint.get("/<int:release_id>")
+def read(release_id: int) -> Response:
+    release = _visible_release(release_id)
+    if not is_visible(release, _now()):
+        token = bearer_token()
+        if token is None or not (token.role == "journalist" or may_write_city(token, release.city)):
+            raise Refusal(problem(404, f"no release with id {release_id}"))
+    return _json(release_out(release))
+
+
+@blueprint.patch("/<int:release_id>")
+def correct(release_id: int) -> Response:
+    token = require_writer()
+    release = _writable_release(release_id, token)
+    patch: ReleasePatch = _validate(ReleasePatch, json_body())
+    topics = patch.topics if patch.topics is not None else [topic.slug for topic in release.topics]
+    refs = _references(patch.city or release.city.slug, topics)
+    _check_scope(token, refs)
+    update_release(db.session(), release, patch, refs, _now())
+    db.session().commit()
+    return _json(release_out(release))
+
+
+@blueprint.delete("/<int:release_id>")
+def retract(release_id: int) -> Response:
+    token = require_writer()
+    release = _writable_release(release_id, token)
+    retract_release(db.session(), release, _now())
+    db.session().commit()
+    return Response(status=204)
+
+
+@blueprint.get("")
+def list_releases() -> Response:
+    query = _list_filter()
+    ids = newest_visible_ids(db.session(), query.scope, _now(), query.limit + 1, query.after, query.since)
+    page = releases_by_ids(db.session(), ids[: query.limit])
+    next_url = None
+    if len(ids) > query.limit:
+        last = page[-1]
+        params = {key: value for key, value in request.args.items() if key != "after"}
+        params["after"] = encode_cursor(Cursor(last.published_at, last.id))
+        next_url = urls.absolute(request.path, params)
+    return _json(ReleaseList(items=[release_out(release) for release in page], next=next_url))
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    scope: Scope
+    since: datetime | None
+    after: Cursor | None
+    limit: int
+
+
+def _list_filter() -> ListQuery:
+    args = request.args
+    limit_text = args.get("limit", "50")
+    if not (limit_text.isascii() and limit_text.isdigit() and 1 <= int(limit_text) <= 200):
+        raise Refusal(problem(400, "limit must be a whole number from 1 to 200"))
+    since = None
+    if "since" in args and (since := parse_datetime(args["since"])) is None:
+        raise Refusal(problem(400, "since must be an RFC 3339 timestamp with an offset"))
+    after = None
+    if "after" in args and (after := decode_cursor(args["after"])) is None:
+        raise Refusal(problem(400, "after must be a cursor taken from a list's next link"))
+    session = db.session()
+    found: dict[str, int | None] = {}
+    for name, lookup in (
+        ("city", catalog.city_by_slug),
+        ("topic", catalog.topic_by_slug),
+        ("region", catalog.region_by_slug),
+    ):
+        if name in args:
+            row = lookup(session, args[name])
+            if row is None:
+                raise Refusal(problem(404, f"unknown {name} '{args[name]}'"))
+            found[name] = row.id
+    scope = Scope(city_id=found.get("city"), topic_id=found.get("topic"), region_id=found.get("region"))
+    return ListQuery(scope=scope, since=since, after=after, limit=int(limit_text))

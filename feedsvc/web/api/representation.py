@@ -1,0 +1,145 @@
+"""What the API answers: output models (also the OpenAPI response schemas) and
+the conversion of stored rows into them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from feedsvc.models import City, Region, Release, Topic
+from feedsvc.schemas import ContactIn, FieldError, ImageIn
+from feedsvc.web import urls
+
+
+class ReleaseOut(BaseModel):
+    id: int
+    guid: str
+    url: str
+    title: str
+    summary: str
+    body: str
+    city: str
+    region: str
+    topics: list[str]
+    published_at: datetime
+    images: list[ImageIn]
+    source_url: str | None
+    author: str
+    publisher: str
+    contact: ContactIn | None
+    language: str
+    external_id: str | None
+    correction_note: str | None
+    created_at: datetime
+    updated_at: datetime
+    revision: int
+
+
+class ReleaseList(BaseModel):
+    items: list[ReleaseOut]
+    next: str | None
+
+
+class CityOut(BaseModel):
+    slug: str
+    name: str
+    state: str
+    region: str
+    ags: str | None
+    url: str
+    feeds: dict[str, str]
+
+
+class TopicOut(BaseModel):
+    slug: str
+    name: str
+    url: str
+    feeds: dict[str, str]
+
+
+class RegionOut(BaseModel):
+    slug: str
+    name: str
+    state: str
+    cities: list[str]
+    url: str
+    feeds: dict[str, str]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+def _feeds(page_path: str) -> dict[str, str]:
+    return {fmt: urls.absolute(urls.feed_path(page_path, fmt)) for fmt in ("atom", "rss", "json")}
+
+
+def release_out(release: Release) -> ReleaseOut:
+    contact = None
+    if release.contact_name or release.contact_email or release.contact_phone:
+        contact = ContactIn(
+            name=release.contact_name, email=release.contact_email, phone=release.contact_phone
+        )
+    return ReleaseOut(
+        id=release.id,
+        guid=release.guid,
+        url=urls.release_url(release),
+        title=release.title,
+        summary=release.summary,
+        body=release.body_html,
+        city=release.city.slug,
+        region=release.city.region.slug,
+        topics=[topic.slug for topic in release.topics],
+        published_at=release.published_at,
+        images=[
+            ImageIn(url=i.url, caption=i.caption, credit=i.credit, type=i.media_type, length=i.length)
+            for i in release.images
+        ],
+        source_url=release.source_url,
+        author=release.author,
+        publisher=release.publisher.name,
+        contact=contact,
+        language=release.language,
+        external_id=release.external_id,
+        correction_note=release.correction_note,
+        created_at=release.created_at,
+        updated_at=release.updated_at,
+        revision=release.revision,
+    )
+
+
+def city_out(city: City) -> CityOut:
+    path = urls.subject_path(city=city)
+    return CityOut(
+        slug=city.slug,
+        name=city.name,
+        state=city.state,
+        region=city.region.slug,
+        ags=city.ags,
+        url=urls.absolute(path),
+        feeds=_feeds(path),
+    )
+
+
+def topic_out(topic: Topic) -> TopicOut:
+    path = urls.subject_path(topic=topic)
+    return TopicOut(slug=topic.slug, name=topic.name, url=urls.absolute(path), feeds=_feeds(path))
+
+
+def region_out(region: Region) -> RegionOut:
+    path = urls.subject_path(region=region)
+    return RegionOut(
+        slug=region.slug,
+        name=region.name,
+        state=region.state,
+        cities=[city.slug for city in region.cities],
+        url=urls.absolute(path),
+        feeds=_feeds(path),
+    )

@@ -1,0 +1,83 @@
+"""Small, explicit test data written through the store, as the API and import do."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+
+from feedsvc import db
+from feedsvc.models import Release
+from feedsvc.schemas import ReleaseIn
+from feedsvc.store import catalog
+from feedsvc.store.releases import References, create_release, resolve_references
+
+CITIES = {
+    "rosenheim": ("Rosenheim", "region-rosenheim", "09163000"),
+    "bad-aibling": ("Bad Aibling", "region-rosenheim", "09187117"),
+    "muenchen": ("München", "muenchen-region", "09162000"),
+}
+REGIONS = {"region-rosenheim": "Region Rosenheim", "muenchen-region": "Landeshauptstadt München"}
+TOPICS = {"soziales-familie": "Soziales & Familie", "verkehr": "Verkehr", "kultur": "Kultur"}
+
+
+def make_catalog(app: Flask) -> None:
+    with app.app_context():
+        session = db.session()
+        regions = {
+            slug: catalog.upsert_region(session, slug, name, "Bayern") for slug, name in REGIONS.items()
+        }
+        session.flush()
+        for slug, (name, region, ags) in CITIES.items():
+            city = catalog.upsert_city(session, slug, name, "Bayern", regions[region], ags)
+            session.flush()
+            catalog.upsert_publisher(session, f"Pressestelle {name}", [city], app.config["CLOCK"]())
+        for slug, name in TOPICS.items():
+            catalog.upsert_topic(session, slug, name)
+        session.commit()
+
+
+def add_release(
+    app: Flask,
+    *,
+    city: str = "rosenheim",
+    topics: tuple[str, ...] = (),
+    title: str = "Neue Radwege in der Innenstadt",
+    published_at: datetime | None = None,
+    minutes_ago: int | None = None,
+    **fields: Any,
+) -> int:
+    """Adds a release and returns its id. `minutes_ago` sets published_at relative to the clock."""
+    with app.app_context():
+        session = db.session()
+        now: datetime = app.config["CLOCK"]()
+        if minutes_ago is not None:
+            published_at = now - timedelta(minutes=minutes_ago)
+        record: dict[str, Any] = {
+            "title": title,
+            "body": fields.pop("body", f"<p>{title}: Die Stadt informiert über den Stand der Dinge.</p>"),
+            "city": city,
+            "topics": list(topics),
+            **fields,
+        }
+        if published_at is not None:
+            record["published_at"] = published_at.isoformat()
+        data = ReleaseIn.model_validate(record)
+        refs = resolve_references(session, data.city, data.topics)
+        assert isinstance(refs, References), refs
+        city_row = catalog.city_by_slug(session, city)
+        assert city_row is not None
+        publisher = catalog.publishers_of_city(session, city_row)[0]
+        release = create_release(
+            session, publisher=publisher, data=data, refs=refs, now=now, tag_authority="feeds.example.test"
+        )
+        session.commit()
+        return release.id
+
+
+def get_release(app: Flask, release_id: int) -> Release:
+    with app.app_context():
+        release = db.session().get(Release, release_id)
+        assert release is not None
+        return release
