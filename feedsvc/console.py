@@ -9,3 +9,7 @@ from feedsvc import create_app
 
 def main() -> None:
     FlaskGroup(create_app=create_app, add_version_option=False, help="feedsvc: press releases as feeds.")()
+
+
+if __name__ == "__main__":
+    main()

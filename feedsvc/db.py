@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 _EXTENSION_KEY = "feedsvc.sessionmaker"
@@ -27,12 +27,31 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin_sqlite(connection: Connection) -> None:
+    # pysqlite starts no transaction for SELECTs, so reads would not share a
+    # snapshot; the SQLAlchemy docs' recipe: let SQLAlchemy emit BEGIN itself.
+    connection.exec_driver_sql("BEGIN")
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, isolation_level=None)
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size * 2)
+
+
+def snapshot(db_session: Session) -> Connection:
+    """The session's connection in a new transaction whose reads all see one snapshot.
+
+    Ends the session's current transaction first (and so expires its objects).
+    SQLite's transactions are snapshots already; PostgreSQL needs REPEATABLE READ.
+    """
+    db_session.rollback()
+    if db_session.get_bind().dialect.name == "postgresql":
+        return db_session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    return db_session.connection()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -236,3 +236,23 @@ class Token(Base):
 
     publisher: Mapped[Publisher | None] = relationship(lazy="joined")
     cities: Mapped[list[City]] = relationship(secondary=token_cities, lazy="selectin", order_by="City.slug")
+
+
+class FeedVersion(Base):
+    """Change counter of one feed subject ("all", "city:3", "city:3:topic:5", ...).
+
+    Every write to a release bumps the counters of the subjects that hold it, in
+    the same transaction, so every worker and app server sharing the database
+    learns of the change from one primary-key read, without rendering anything.
+    Times are epoch microseconds so that a raw DB-API cursor can read them.
+    """
+
+    __tablename__ = "feed_versions"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    # When the subject's content last changed (its Last-Modified).
+    changed_us: Mapped[int] = mapped_column(BigInteger)
+    # Earliest embargo of the subject still to lift (None: none pending). It may
+    # be early (a pending release was moved or retracted), never late.
+    next_lift_us: Mapped[int | None] = mapped_column(BigInteger)

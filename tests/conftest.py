@@ -7,7 +7,7 @@ one, each test gets an empty schema in that database instead.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
-from feedsvc import create_app, db
+from feedsvc import create_app, db, schema
 from feedsvc.models import Base
 
 POSTGRES_URL = os.environ.get("FEEDSVC_TEST_DATABASE_URL", "")
@@ -68,19 +68,36 @@ def app_config(database_url: str, clock: FakeClock, tmp_path: Path) -> dict[str,
         "TAG_AUTHORITY": "feeds.example.test",
         "CLOCK": clock,
         "SECRET_KEY": "test-secret",
+        # Re-read change counters on every request (PostgreSQL would trust them for a second).
+        "FEED_STATE_TTL": 0.0,
     }
 
 
-@pytest.fixture
-def app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    application = create_app(app_config)
-    with application.app_context():
-        from feedsvc import schema
+AppFactory = Callable[..., Flask]
 
-        schema.upgrade(db.engine())
-    yield application
-    with application.app_context():
-        db.engine().dispose()
+
+@pytest.fixture
+def make_app(app_config: dict[str, Any]) -> Iterator[AppFactory]:
+    """Creates further app instances on the test's database (another server, say);
+    their connections are closed when the test ends."""
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        application = create_app({**app_config, **overrides})
+        with application.app_context():
+            schema.upgrade(db.engine())
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        with application.app_context():
+            db.engine().dispose()
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> Flask:
+    return make_app()
 
 
 @pytest.fixture

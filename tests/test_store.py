@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from feedsvc import db
 from feedsvc.models import Release
-from feedsvc.store.releases import Cursor, Scope, newest_visible_ids
+from feedsvc.store.releases import newest_visible_ids
+from feedsvc.store.scope import Cursor, Scope
 from tests.conftest import POSTGRES_URL
 from tests.factories import add_release, get_release, make_catalog
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from feedsvc.models import City, Publisher, Region, Release, Topic
+from feedsvc.store import feed_versions
 
 
 def city_by_slug(session: Session, slug: str) -> City | None:
@@ -52,10 +53,19 @@ def regions(session: Session) -> Sequence[Region]:
     return session.scalars(query).all()
 
 
+def _catalog_changed(session: Session, row: object, values: dict[str, object]) -> None:
+    """Sets `values` on `row`; a real change bumps the catalog, which every feed shows."""
+    if all(getattr(row, name, None) == value for name, value in values.items()):
+        return
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.add(row)
+    feed_versions.bump(session, [feed_versions.CATALOG_KEY], datetime.now(UTC))
+
+
 def upsert_region(session: Session, slug: str, name: str, state: str) -> Region:
     region = region_by_slug(session, slug) or Region(slug=slug)
-    region.name, region.state = name, state
-    session.add(region)
+    _catalog_changed(session, region, {"name": name, "state": state})
     return region
 
 
@@ -64,15 +74,13 @@ def upsert_city(session: Session, slug: str, name: str, state: str, region: Regi
     if city.id is not None and region.id is not None and city.region_id != region.id:
         # Releases carry a copy of their city's region (for region feeds): move them along.
         session.execute(update(Release).where(Release.city_id == city.id).values(region_id=region.id))
-    city.name, city.state, city.region, city.ags = name, state, region, ags
-    session.add(city)
+    _catalog_changed(session, city, {"name": name, "state": state, "region": region, "ags": ags})
     return city
 
 
 def upsert_topic(session: Session, slug: str, name: str) -> Topic:
     topic = topic_by_slug(session, slug) or Topic(slug=slug)
-    topic.name = name
-    session.add(topic)
+    _catalog_changed(session, topic, {"name": name})
     return topic
 
 

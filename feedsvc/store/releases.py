@@ -16,25 +16,10 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from feedsvc.models import City, Publisher, Release, ReleaseImage, ReleaseTopic, Topic
 from feedsvc.schemas import FieldError, ImageIn, ReleaseIn, ReleasePatch
+from feedsvc.store import feed_versions
 from feedsvc.store.catalog import city_by_slug, topics_by_slugs
+from feedsvc.store.scope import Cursor, Scope
 from feedsvc.text import summary_from_html
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which releases a feed holds: all, or those of a city, topic, region, city×topic."""
-
-    city_id: int | None = None
-    topic_id: int | None = None
-    region_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Position after which a page continues: the last entry's date and id."""
-
-    published_at: datetime
-    release_id: int
 
 
 @dataclass(frozen=True)
@@ -83,6 +68,8 @@ def newest_visible_ids(
         )
         if scope.city_id is not None:
             query = query.where(link.city_id == scope.city_id)
+        if scope.region_id is not None:  # a topic in a region (API filter): joined, not indexed
+            query = query.where(Release.region_id == scope.region_id)
         if after is not None:
             query = query.where(_before(link.published_at, link.release_id, after))
     else:
@@ -127,6 +114,8 @@ def count_visible(session: Session, scope: Scope, now: datetime) -> int:
         )
         if scope.city_id is not None:
             query = query.where(ReleaseTopic.city_id == scope.city_id)
+        if scope.region_id is not None:
+            query = query.where(Release.region_id == scope.region_id)
     else:
         query = select(func.count()).select_from(Release).where(Release.published_at <= now)
         query = query.where(Release.retracted_at.is_(None))
@@ -193,6 +182,7 @@ def create_release(
     session.add(release)
     session.flush()
     release.guid = f"tag:{tag_authority},{now:%Y-%m-%d}:release:{release.id}"
+    feed_versions.bump(session, feed_versions.release_keys(release), now, embargo_until=release.published_at)
     session.flush()
     return release
 
@@ -201,6 +191,7 @@ def update_release(
     session: Session, release: Release, patch: ReleasePatch, refs: References, now: datetime
 ) -> Release:
     """Applies the fields given in `patch`; bumps `updated_at` and `revision`."""
+    keys_before = feed_versions.release_keys(release)
     given = patch.model_fields_set
     if "title" in given and patch.title is not None:
         release.title = patch.title
@@ -225,6 +216,8 @@ def update_release(
     _set_city_and_topics(release, refs)
     release.updated_at = max(now, release.updated_at)
     release.revision += 1
+    keys = keys_before | feed_versions.release_keys(release)
+    feed_versions.bump(session, keys, now, embargo_until=release.published_at)
     session.flush()
     return release
 
@@ -234,6 +227,7 @@ def retract_release(session: Session, release: Release, now: datetime) -> Releas
     release.retracted_at = now
     release.updated_at = max(now, release.updated_at)
     release.revision += 1
+    feed_versions.bump(session, feed_versions.release_keys(release), now)
     session.flush()
     return release
 

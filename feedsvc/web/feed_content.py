@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from feedsvc.feeds.model import Category, Entry, Feed, Image, Link, Person, Tombstone
 from feedsvc.models import City, Region, Release, Topic
 from feedsvc.store import catalog
-from feedsvc.store.releases import Cursor, Scope
+from feedsvc.store.scope import Cursor, Scope
 from feedsvc.web import urls
 
 # Readers in Germany expect local times; offsets keep them unambiguous.

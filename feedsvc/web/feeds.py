@@ -1,24 +1,37 @@
-"""Feed endpoints (CONTRACT §1, §3, §4): every subject in Atom, RSS and JSON Feed."""
+"""Feed endpoints (CONTRACT §1, §3, §4): every subject in Atom, RSS and JSON Feed.
+
+A request that finds its rendered feed current in this worker's cache costs a
+counter check and a dictionary lookup; only a change renders, once per worker.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 
 from feedsvc import db
 from feedsvc.feeds import FORMATS
 from feedsvc.feeds.model import Link
-from feedsvc.store.releases import Cursor, newest_visible
+from feedsvc.store import feed_versions
+from feedsvc.store.feed_versions import CATALOG_KEY, FeedState, from_micros, micros
+from feedsvc.store.releases import newest_visible
+from feedsvc.store.scope import Cursor
 from feedsvc.web import urls
+from feedsvc.web.feed_cache import FeedCache, RenderedFeed, StateReader, choose_encoding, make_tag
 from feedsvc.web.feed_content import Subject, decode_cursor, encode_cursor, feed_of, find_subject
+from feedsvc.web.http_caching import answer, unavailable
 from feedsvc.web.problems import problem
 
 blueprint = Blueprint("feeds", __name__)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+_CACHE = "feedsvc.feed_cache"
+_STATES = "feedsvc.feed_states"
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,23 @@ class FeedQuery:
         return params
 
 
+def init_app(app: Flask) -> None:
+    app.register_blueprint(blueprint)
+    app.extensions[_CACHE] = FeedCache(max_bytes=app.config["FEED_CACHE_BYTES"])
+    with app.app_context():
+        app.extensions[_STATES] = StateReader(db.engine(), ttl=app.config["FEED_STATE_TTL"])
+
+
+def feed_cache() -> FeedCache:
+    cache: FeedCache = current_app.extensions[_CACHE]
+    return cache
+
+
+def state_reader() -> StateReader:
+    reader: StateReader = current_app.extensions[_STATES]
+    return reader
+
+
 def parse_query(args: MultiDict[str, str]) -> FeedQuery | str:
     """The feed query, or a message saying what is wrong with it."""
     limit = DEFAULT_LIMIT
@@ -52,9 +82,29 @@ def parse_query(args: MultiDict[str, str]) -> FeedQuery | str:
     return FeedQuery(limit=limit, after=after)
 
 
-def render(subject: Subject, fmt: str, query: FeedQuery) -> bytes:
-    now = current_app.config["CLOCK"]()
-    releases = newest_visible(db.session(), subject.scope, now, query.limit + 1, query.after)
+def _lift_due(states: dict[str, FeedState], now_us: int) -> list[tuple[str, int]]:
+    return [
+        (key, state.next_lift_us)
+        for key, state in states.items()
+        if state.next_lift_us is not None and state.next_lift_us <= now_us
+    ]
+
+
+def _lift(due: list[tuple[str, int]], now: datetime) -> None:
+    """Embargoes ran out: bump the subjects once (another worker may have done it)."""
+    session = db.session()
+    for key, seen in due:
+        feed_versions.lift_embargo(session, key, seen, now)
+    session.commit()
+    state_reader().forget()
+
+
+def _render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: datetime) -> RenderedFeed:
+    """Renders inside one read snapshot, so the label matches the content exactly."""
+    session = db.session()
+    keys = (feed_versions.scope_key(subject.scope), CATALOG_KEY)
+    states = feed_versions.states(db.snapshot(session), keys)
+    releases = newest_visible(session, subject.scope, now, query.limit + 1, query.after)
     page, more = releases[: query.limit], len(releases) > query.limit
     path = urls.feed_path(subject.page_path, fmt)
     paging: list[Link] = []
@@ -64,15 +114,22 @@ def render(subject: Subject, fmt: str, query: FeedQuery) -> bytes:
         last = page[-1]
         next_query = FeedQuery(limit=query.limit, after=Cursor(last.published_at, last.id))
         paging.append(Link(rel="next", href=urls.absolute(path, next_query.params())))
-    feed = feed_of(
-        subject,
-        fmt,
-        page,
-        self_url=urls.absolute(path, query.params()),
-        paging=paging,
-        hubs=current_app.config["HUB_URLS"],
+    self_url = urls.absolute(path, query.params())
+    hubs: list[str] = current_app.config["HUB_URLS"]
+    feed = feed_of(subject, fmt, page, self_url=self_url, paging=paging, hubs=hubs)
+    body = FORMATS[fmt].render(feed)
+    session.rollback()
+    changed = max(state.changed_us for state in states.values())
+    return RenderedFeed(
+        keys=keys,
+        versions=tuple(states[key].version for key in keys),
+        body=body,
+        media_type=FORMATS[fmt].media_type,
+        tag=make_tag(cache_key, keys, states),
+        last_modified=from_micros(changed) if changed else feed.updated,
+        next_lift_us=states[keys[0]].next_lift_us,
+        links=(*((hub, "hub") for hub in hubs), (self_url, "self")),
     )
-    return FORMATS[fmt].render(feed)
 
 
 @blueprint.get("/feed.<fmt>")
@@ -86,10 +143,53 @@ def feed(fmt: str, city: str | None = None, topic: str | None = None, region: st
     query = parse_query(request.args)
     if isinstance(query, str):
         return problem(400, query)
-    subject = find_subject(db.session(), city, topic, region)
-    if subject is None:
+    cache_key = urls.absolute(request.path, query.params())
+    encoding = choose_encoding(request.accept_encodings.quality)
+    now = current_app.config["CLOCK"]()
+    cached = feed_cache().get(cache_key)
+    try:
+        entry = _current(cached, fmt, query, cache_key, now, (city, topic, region))
+    except OperationalError:
+        # The database is unreachable: what was rendered before is still served.
+        db.session().rollback()
+        return unavailable(cached, encoding, now)
+    if entry is None:
         abort(404)
-    response = Response(render(subject, fmt, query), content_type=FORMATS[fmt].media_type)
-    response.add_etag()
-    response.make_conditional(request)
-    return response
+    return answer(entry, encoding, now)
+
+
+def _current(
+    cached: RenderedFeed | None,
+    fmt: str,
+    query: FeedQuery,
+    cache_key: str,
+    now: datetime,
+    slugs: tuple[str | None, str | None, str | None],
+) -> RenderedFeed | None:
+    """The rendered feed for this request, rendered anew only when it changed."""
+    if cached is not None:
+        # A client holding a validator we have never handed out saw a newer
+        # version on another worker: look again instead of trusting our memo.
+        fresh = bool(request.if_none_match) and not any(
+            cached.etag(encoding) in request.if_none_match for encoding in ("identity", "gzip", "br")
+        )
+        states = state_reader().states(cached.keys, fresh=fresh)
+        due = _lift_due({cached.keys[0]: states[cached.keys[0]]}, micros(now))
+        if not due and cached.is_current(states):
+            return cached
+        if due:
+            _lift(due, now)
+    subject = find_subject(db.session(), *slugs)
+    if subject is None:
+        return None
+    key = feed_versions.scope_key(subject.scope)
+    due = _lift_due({key: state_reader().states([key])[key]}, micros(now))
+    if due:
+        _lift(due, now)
+    with feed_cache().single_flight(cache_key):
+        again = feed_cache().get(cache_key)
+        if again is not None and again is not cached and again.is_current(state_reader().states(again.keys)):
+            return again
+        entry = _render(subject, fmt, query, cache_key, now)
+        feed_cache().put(cache_key, entry)
+        return entry

@@ -1,0 +1,220 @@
+"""HTTP for pollers: validators, 304s, encodings, Cache-Control, and ETags that
+change for exactly the feeds a write touches."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import timedelta
+
+import brotli
+import feedparser
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from feedsvc import db
+from feedsvc.models import Release
+from feedsvc.schemas import ReleasePatch
+from feedsvc.store.releases import References, resolve_references, retract_release, update_release
+from tests.conftest import AppFactory, FakeClock
+from tests.factories import add_release, make_catalog
+
+FEEDS = [
+    f"{subject}/feed.{fmt}"
+    for subject in (
+        "",
+        "/cities/rosenheim",
+        "/cities/bad-aibling",
+        "/cities/muenchen",
+        "/topics/soziales-familie",
+        "/topics/verkehr",
+        "/topics/kultur",
+        "/cities/rosenheim/topics/soziales-familie",
+        "/cities/rosenheim/topics/kultur",
+        "/cities/muenchen/topics/verkehr",
+        "/regions/region-rosenheim",
+        "/regions/muenchen-region",
+    )
+    for fmt in ("atom", "rss", "json")
+]
+
+
+@pytest.fixture
+def filled(app: Flask) -> Flask:
+    make_catalog(app)
+    add_release(app, title="Rosenheim Soziales", topics=("soziales-familie",), minutes_ago=60)
+    add_release(app, city="bad-aibling", title="Bad Aibling Kultur", topics=("kultur",), minutes_ago=50)
+    add_release(app, city="muenchen", title="München Verkehr", topics=("verkehr",), minutes_ago=40)
+    return app
+
+
+def etags(client: FlaskClient) -> dict[str, str]:
+    return {url: client.get(url).headers["ETag"] for url in FEEDS}
+
+
+def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {url.rsplit("/feed.", 1)[0] or "/" for url in FEEDS if before[url] != after[url]}
+
+
+@pytest.mark.parametrize("url", FEEDS)
+def test_every_feed_answers_304_to_its_own_validators(filled: Flask, client: FlaskClient, url: str) -> None:
+    first = client.get(url)
+    assert first.status_code == 200
+    etag, last_modified = first.headers["ETag"], first.headers["Last-Modified"]
+    by_etag = client.get(url, headers={"If-None-Match": etag})
+    assert by_etag.status_code == 304 and by_etag.data == b""
+    assert by_etag.headers["ETag"] == etag
+    by_date = client.get(url, headers={"If-Modified-Since": last_modified})
+    assert by_date.status_code == 304 and by_date.data == b""
+
+
+def test_head_answers_headers_without_body(filled: Flask, client: FlaskClient) -> None:
+    get = client.get("/cities/rosenheim/feed.atom")
+    head = client.head("/cities/rosenheim/feed.atom")
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["ETag"] == get.headers["ETag"]
+    assert head.headers["Content-Length"] == str(len(get.data))
+
+
+def test_gzip_and_brotli_have_their_own_etags_and_vary(filled: Flask, client: FlaskClient) -> None:
+    url = "/cities/rosenheim/feed.rss"
+    plain = client.get(url)
+    zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+    brotlied = client.get(url, headers={"Accept-Encoding": "br, gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.data) == plain.data
+    assert brotlied.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(brotlied.data) == plain.data
+    assert len({plain.headers["ETag"], zipped.headers["ETag"], brotlied.headers["ETag"]}) == 3
+    for response in (plain, zipped, brotlied):
+        assert response.headers["Vary"] == "Accept-Encoding"
+    again = client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_cache_control_follows_configuration(filled: Flask, client: FlaskClient) -> None:
+    header = client.get("/feed.atom").headers["Cache-Control"]
+    assert header == "public, max-age=300, stale-while-revalidate=60, stale-if-error=86400"
+
+
+def test_link_header_names_self_and_hubs(make_app: AppFactory) -> None:
+    app = make_app(HUB_URLS="https://hub.example.test/")
+    make_catalog(app)
+    link = app.test_client().get("/cities/rosenheim/feed.atom").headers["Link"]
+    assert '<https://hub.example.test/>; rel="hub"' in link
+    assert '<http://feeds.example.test/cities/rosenheim/feed.atom>; rel="self"' in link
+
+
+def test_same_data_gives_the_same_etag_across_app_instances(filled: Flask, make_app: AppFactory) -> None:
+    other = make_app()
+    for url in FEEDS[:6]:
+        assert filled.test_client().get(url).headers["ETag"] == other.test_client().get(url).headers["ETag"]
+
+
+def test_a_publish_changes_the_etags_of_exactly_the_feeds_holding_it(
+    filled: Flask, client: FlaskClient
+) -> None:
+    before = etags(client)
+    add_release(filled, title="Neu in Rosenheim", topics=("kultur",), minutes_ago=0)
+    assert changed(before, etags(client)) == {
+        "/",
+        "/cities/rosenheim",
+        "/topics/kultur",
+        "/cities/rosenheim/topics/kultur",
+        "/regions/region-rosenheim",
+    }
+
+
+def test_a_patch_moving_a_release_changes_old_and_new_feeds(
+    filled: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    before = etags(client)
+    clock.advance(minutes=1)
+    with filled.app_context():
+        session = db.session()
+        release = session.get(Release, 1)
+        assert release is not None
+        refs = resolve_references(session, "muenchen", ["verkehr"])
+        assert isinstance(refs, References)
+        update_release(session, release, ReleasePatch(city="muenchen", topics=["verkehr"]), refs, clock.now)
+        session.commit()
+    assert changed(before, etags(client)) == {
+        "/",
+        "/cities/rosenheim",
+        "/cities/muenchen",
+        "/topics/soziales-familie",
+        "/topics/verkehr",
+        "/cities/rosenheim/topics/soziales-familie",
+        "/cities/muenchen/topics/verkehr",
+        "/regions/region-rosenheim",
+        "/regions/muenchen-region",
+    }
+
+
+def test_a_retraction_changes_the_etags_of_exactly_the_feeds_holding_it(
+    filled: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    before = etags(client)
+    with filled.app_context():
+        session = db.session()
+        release = session.get(Release, 3)
+        assert release is not None
+        retract_release(session, release, clock.now)
+        session.commit()
+    assert changed(before, etags(client)) == {
+        "/",
+        "/cities/muenchen",
+        "/topics/verkehr",
+        "/cities/muenchen/topics/verkehr",
+        "/regions/muenchen-region",
+    }
+
+
+def test_an_embargo_running_out_changes_etags_at_its_instant(
+    filled: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    add_release(
+        filled, title="Sperrfrist Kultur", topics=("kultur",), published_at=clock.now + timedelta(hours=1)
+    )
+    before = etags(client)
+    clock.advance(minutes=59, seconds=59)
+    assert changed(before, etags(client)) == set()
+    assert b"Sperrfrist" not in client.get("/cities/rosenheim/feed.atom").data
+    clock.advance(seconds=1)
+    assert changed(before, etags(client)) == {
+        "/",
+        "/cities/rosenheim",
+        "/topics/kultur",
+        "/cities/rosenheim/topics/kultur",
+        "/regions/region-rosenheim",
+    }
+    entries = feedparser.parse(client.get("/cities/rosenheim/feed.atom").data).entries
+    assert entries[0].title == "Sperrfrist Kultur"
+
+
+def test_max_age_never_reaches_past_the_next_embargo_lift(
+    filled: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    add_release(filled, title="Bald", published_at=clock.now + timedelta(seconds=90))
+    header = client.get("/cities/rosenheim/feed.atom").headers["Cache-Control"]
+    assert header.startswith("public, max-age=90,") and "stale-while-revalidate" not in header
+    assert (
+        client.get("/cities/muenchen/feed.atom").headers["Cache-Control"].startswith("public, max-age=300,")
+    )
+    clock.advance(seconds=30)
+    assert (
+        client.get("/cities/rosenheim/feed.atom").headers["Cache-Control"].startswith("public, max-age=60,")
+    )
+
+
+def test_a_cached_feed_is_not_rendered_again_while_nothing_changes(
+    filled: Flask, client: FlaskClient
+) -> None:
+    from feedsvc.web import feeds
+
+    client.get("/cities/rosenheim/feed.atom")
+    with filled.app_context():
+        entry = feeds.feed_cache().get("http://feeds.example.test/cities/rosenheim/feed.atom")
+    client.get("/cities/rosenheim/feed.atom")
+    with filled.app_context():
+        assert feeds.feed_cache().get("http://feeds.example.test/cities/rosenheim/feed.atom") is entry
