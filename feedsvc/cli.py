@@ -6,13 +6,16 @@ back otherwise, so a failed import leaves nothing behind.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from feedsvc import db, schema
+from feedsvc.cli_notify import notify_command
 from feedsvc.cli_tokens import create_token_command, list_tokens_command, revoke_token_command
 from feedsvc.importing import ImportFailed, import_records, load_catalog, validate_records
 from feedsvc.server import ServerOptions, run
@@ -29,11 +32,13 @@ def init_app(app: Flask) -> None:
         create_token_command,
         revoke_token_command,
         list_tokens_command,
+        notify_command,
     ):
         app.cli.add_command(command)
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create the database schema (or bring it up to date)."""
     schema.upgrade(db.engine())
@@ -41,6 +46,7 @@ def init_db() -> None:
 
 
 @click.command("load-sample")
+@with_appcontext
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=SAMPLE_DIR)
 def load_sample(directory: Path) -> None:
     """Load the sample cities, topics and releases (again: nothing is duplicated)."""
@@ -64,6 +70,7 @@ def load_sample(directory: Path) -> None:
 
 
 @click.command("import")
+@with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--publisher", help="Press office for records that name none (default: the city's).")
 def import_file(file: Path, publisher: str | None) -> None:
@@ -97,13 +104,27 @@ def _fail(failure: ImportFailed) -> None:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option("--timeout", default=30, show_default=True, type=click.IntRange(1, 3600), help="Seconds.")
-def serve(host: str, port: int, workers: int, threads: int, timeout: int) -> None:
+@click.option(
+    "--notify/--no-notify",
+    default=None,
+    help="Run the WebSub notifier beside the server (default: when FEEDSVC_HUB_URLS is set).",
+)
+def serve(host: str, port: int, workers: int, threads: int, timeout: int, notify: bool | None) -> None:
     """Serve with gunicorn (a production WSGI server)."""
     schema.upgrade(db.engine())
     db.engine().dispose()
-    run(ServerOptions(host=host, port=port, workers=workers, threads=threads, timeout=timeout))
+    if notify is None:
+        notify = bool(current_app.config["HUB_URLS"])
+    notifier = subprocess.Popen([sys.executable, "-m", "feedsvc.console", "notify"]) if notify else None
+    try:
+        run(ServerOptions(host=host, port=port, workers=workers, threads=threads, timeout=timeout))
+    finally:
+        if notifier is not None:
+            notifier.terminate()
+            notifier.wait(timeout=10)

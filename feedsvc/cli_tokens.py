@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from feedsvc import db
+from feedsvc.models import Publisher, Token
 from feedsvc.store import catalog
 from feedsvc.store.tokens import create_token, revoke_token, token_by_id, tokens
 
 
 @click.command("create-token")
+@with_appcontext
 @click.option("--publisher", help="Press office the token publishes for (created if new).")
 @click.option(
     "--city", "cities", multiple=True, help="Slug of a city the token may publish for (repeatable)."
@@ -26,16 +30,22 @@ def create_token_command(
     """Create an API token and print its secret (shown this once only)."""
     session = db.session()
     now = current_app.config["CLOCK"]()
-    if admin + journalist + bool(publisher) != 1:
+    if admin + journalist + (publisher is not None) != 1:
         _fail("give exactly one of --publisher NAME (with --city), --admin or --journalist")
+    _check_length("--label", label, Token.label)
     if admin or journalist:
         if cities:
             _fail("--city goes with --publisher only")
         token, secret = create_token(session, role="admin" if admin else "journalist", now=now, label=label)
     else:
         assert publisher is not None
+        publisher = " ".join(publisher.split())
+        if not publisher:
+            _fail("--publisher needs the press office's name")
+        _check_length("--publisher", publisher, Publisher.name)
         if not cities:
             _fail("a publisher token needs at least one --city")
+        cities = tuple(dict.fromkeys(cities))  # "--city a --city a" is one city
         found = [catalog.city_by_slug(session, slug) for slug in cities]
         unknown = [slug for slug, city in zip(cities, found, strict=True) if city is None]
         if unknown:
@@ -53,7 +63,8 @@ def create_token_command(
 
 
 @click.command("revoke-token")
-@click.argument("token_id", type=int)
+@with_appcontext
+@click.argument("token_id", type=click.IntRange(1, 2**63 - 1))
 def revoke_token_command(token_id: int) -> None:
     """Revoke the token with TOKEN_ID (see list-tokens)."""
     session = db.session()
@@ -61,12 +72,16 @@ def revoke_token_command(token_id: int) -> None:
     if token is None:
         _fail(f"no token with id {token_id}")
     assert token is not None
+    if not token.is_active:
+        click.echo(f"token {token_id} was already revoked")
+        return
     revoke_token(token, current_app.config["CLOCK"]())
     session.commit()
     click.echo(f"token {token_id} revoked")
 
 
 @click.command("list-tokens")
+@with_appcontext
 def list_tokens_command() -> None:
     """List tokens (never their secrets)."""
     for token in tokens(db.session()):
@@ -74,6 +89,12 @@ def list_tokens_command() -> None:
         state = "active" if token.is_active else "revoked"
         owner = token.publisher.name if token.publisher else "-"
         click.echo(f"{token.id}\t{token.role}\t{state}\t{owner}\t{scope}\t{token.label}")
+
+
+def _check_length(option: str, value: str, column: Any) -> None:
+    limit: int = column.property.columns[0].type.length
+    if len(value) > limit:
+        _fail(f"{option} may be at most {limit} characters long")
 
 
 def _fail(message: str) -> None:

@@ -256,3 +256,32 @@ class FeedVersion(Base):
     # Earliest embargo of the subject still to lift (None: none pending). It may
     # be early (a pending release was moved or retracted), never late.
     next_lift_us: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class FeedChange(Base):
+    """Append-only log of subject changes, read by the WebSub notifier.
+
+    Every counter bump (a write, or an embargo running out) appends a row; each
+    hub's cursor (`HubCursor`) says how far it has been told. Rows every hub has
+    passed are deleted.
+    """
+
+    __tablename__ = "feed_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100))
+    changed_us: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class HubCursor(Base):
+    """How far one WebSub hub has been notified, and when to try it again."""
+
+    __tablename__ = "hub_cursors"
+
+    hub_url: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    last_change_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A notifier process holds the hub until then; a crashed one loses it.
+    leased_until_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -508,7 +508,7 @@ def test_html_content_is_type_html_never_cdata() -> None:
 # --- correction and embargo -----------------------------------------------------------------------
 
 
-CORRECTION = '<p class="correction"><strong>Korrektur:</strong> Datum &lt;falsch&gt; &amp; korrigiert</p>'
+CORRECTION = '<p class="correction"><strong>Korrektur vom 01.03.2024:</strong> Datum &lt;falsch&gt; &amp; korrigiert</p>'
 
 
 def test_correction_note_leads_the_content_in_every_format() -> None:
@@ -529,7 +529,7 @@ def test_embargo_notice_in_berlin_time_and_json_extension() -> None:
         make_feed(), entries=(replace(make_entry(1), embargoed_until=until, correction_note="Neu"),)
     )
     notice = '<p class="embargo"><strong>SPERRFRIST bis 01.03.2024 09:00 Uhr</strong></p>'
-    correction = '<p class="correction"><strong>Korrektur:</strong> Neu</p>'
+    correction = '<p class="correction"><strong>Korrektur vom 01.03.2024:</strong> Neu</p>'
     expected = notice + correction + "<p>Text 1</p>"
     assert atom_entries(feed)[0].findtext("a:content", namespaces=NS) == expected
     assert rss_items(feed)[0].findtext("content:encoded", namespaces=NS) == expected

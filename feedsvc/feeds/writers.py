@@ -45,8 +45,10 @@ def embargo_notice(until: datetime) -> str:
     return f'<p class="embargo"><strong>SPERRFRIST bis {local:%d.%m.%Y %H:%M} Uhr</strong></p>'
 
 
-def correction_notice(note: str) -> str:
-    return f'<p class="correction"><strong>Korrektur:</strong> {html.escape(note, quote=False)}</p>'
+def correction_notice(note: str, corrected: datetime) -> str:
+    local = require_aware(corrected, "updated").astimezone(BERLIN)
+    label = f"Korrektur vom {local:%d.%m.%Y}:"
+    return f'<p class="correction"><strong>{label}</strong> {html.escape(note, quote=False)}</p>'
 
 
 def entry_content_html(entry: Entry) -> str:
@@ -59,7 +61,7 @@ def entry_content_html(entry: Entry) -> str:
     if entry.embargoed_until is not None:
         parts.append(embargo_notice(entry.embargoed_until))
     if entry.correction_note.strip():
-        parts.append(correction_notice(entry.correction_note))
+        parts.append(correction_notice(entry.correction_note, entry.updated))
     parts.append(entry.content_html)
     return "".join(parts)
 

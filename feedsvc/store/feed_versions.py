@@ -14,14 +14,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Connection, Table, case, select, update
+from sqlalchemy import ColumnElement, Connection, Table, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from feedsvc.models import FeedVersion, Release, ReleaseTopic
+from feedsvc.models import FeedChange, FeedVersion, Release, ReleaseTopic
 from feedsvc.store.scope import Scope
 
 ALL_KEY = "all"
+# How long the change log keeps a change a WebSub hub has not been told of yet.
+CHANGE_LOG_RETENTION_US = 7 * 24 * 3600 * 1_000_000
 CATALOG_KEY = "catalog"
 
 
@@ -88,6 +90,14 @@ def bump(session: Session, keys: Iterable[str], now: datetime, embargo_until: da
             set_={"version": table.c.version + 1, "changed_us": now_us, "next_lift_us": next_lift},
         )
         session.execute(statement)
+        session.add(FeedChange(key=key, changed_us=now_us))
+    _prune_changes(session, now_us)
+
+
+def _prune_changes(session: Session, now_us: int) -> None:
+    # Without a running notifier nobody reads the log: keep it bounded.
+    horizon = now_us - CHANGE_LOG_RETENTION_US
+    session.execute(delete(FeedChange).where(FeedChange.changed_us < horizon))
 
 
 def states(connection: Connection, keys: Iterable[str]) -> dict[str, FeedState]:
@@ -136,4 +146,7 @@ def lift_embargo(session: Session, key: str, seen_lift_us: int, now: datetime) -
             next_lift_us=micros(upcoming) if upcoming is not None else None,
         )
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    lifted = bool(result.rowcount)  # type: ignore[attr-defined]
+    if lifted:
+        session.add(FeedChange(key=key, changed_us=max(seen_lift_us, 0)))
+    return lifted

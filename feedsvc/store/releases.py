@@ -232,7 +232,7 @@ def retract_release(session: Session, release: Release, now: datetime) -> Releas
     return release
 
 
-def recently_retracted(session: Session, scope: Scope, now: datetime, since: datetime) -> list[Release]:
+def recently_retracted(session: Session, scope: Scope, since: datetime) -> list[Release]:
     """Releases of a scope retracted after `since` that had been public (for RFC 6721)."""
     query = select(Release).where(
         Release.retracted_at.is_not(None),

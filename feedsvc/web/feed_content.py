@@ -21,6 +21,8 @@ from feedsvc.web import urls
 BERLIN = ZoneInfo("Europe/Berlin")
 # An empty feed still needs an `updated`; it comes from the data, never the clock.
 EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
+# Category scheme of a city's Amtlicher Gemeindeschlüssel (8 digits, Destatis).
+AGS_SCHEME = "urn:de:destatis:ags"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ def entry_of(release: Release) -> Entry:
     ]
     city = release.city
     categories.append(Category(term=city.name, scheme=f"{base}/cities/", label=city.name))
+    if city.ags:
+        # The official municipality key lets aggregators match cities across sources.
+        categories.append(Category(term=city.ags, scheme=AGS_SCHEME, label=city.ags))
     images = tuple(
         Image(
             url=image.url,

@@ -7,7 +7,7 @@ counter check and a dictionary lookup; only a change renders, once per worker.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy.exc import OperationalError
@@ -18,7 +18,8 @@ from feedsvc.feeds import FORMATS
 from feedsvc.feeds.model import Link
 from feedsvc.store import feed_versions
 from feedsvc.store.feed_versions import CATALOG_KEY, FeedState, from_micros, micros
-from feedsvc.store.releases import newest_visible
+from feedsvc.models import Release
+from feedsvc.store.releases import newest_visible, recently_retracted
 from feedsvc.store.scope import Cursor
 from feedsvc.web import urls
 from feedsvc.web.feed_cache import FeedCache, RenderedFeed, StateReader, choose_encoding, make_tag
@@ -99,6 +100,17 @@ def _lift(due: list[tuple[str, int]], now: datetime) -> None:
     state_reader().forget()
 
 
+def _tombstones(subject: Subject, query: FeedQuery, state: FeedState) -> list[Release]:
+    """Releases retracted within the tombstone window before the subject last
+    changed (RFC 6721), on the first page only. Counting the window from the
+    change, not the clock, keeps the bytes of one version the same all along."""
+    if query.after is not None or not state.changed_us:
+        return []
+    window = timedelta(days=current_app.config["TOMBSTONE_DAYS"])
+    since = from_micros(state.changed_us) - window
+    return recently_retracted(db.session(), subject.scope, since)
+
+
 def _render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: datetime) -> RenderedFeed:
     """Renders inside one read snapshot, so the label matches the content exactly."""
     session = db.session()
@@ -116,7 +128,16 @@ def _render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: d
         paging.append(Link(rel="next", href=urls.absolute(path, next_query.params())))
     self_url = urls.absolute(path, query.params())
     hubs: list[str] = current_app.config["HUB_URLS"]
-    feed = feed_of(subject, fmt, page, self_url=self_url, paging=paging, hubs=hubs)
+    feed = feed_of(
+        subject,
+        fmt,
+        page,
+        self_url=self_url,
+        paging=paging,
+        hubs=hubs,
+        retracted=_tombstones(subject, query, states[keys[0]]),
+        ttl_seconds=current_app.config["FEED_MAX_AGE"],
+    )
     body = FORMATS[fmt].render(feed)
     session.rollback()
     changed = max(state.changed_us for state in states.values())

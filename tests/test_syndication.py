@@ -1,0 +1,120 @@
+"""Syndication extras: RFC 6721 tombstones, polling guidance that agrees with
+Cache-Control, the city's official key as a category, correction notes."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from xml.etree import ElementTree
+
+import feedparser
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from feedsvc import db
+from feedsvc.models import Release
+from feedsvc.schemas import ReleasePatch
+from feedsvc.store.releases import References, resolve_references, retract_release, update_release
+from tests.conftest import FakeClock
+from tests.factories import add_release, make_catalog
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+TOMBSTONE = "{http://purl.org/atompub/tombstones/1.0}deleted-entry"
+SY = "{http://purl.org/rss/1.0/modules/syndication/}"
+
+
+@pytest.fixture
+def filled(app: Flask) -> Flask:
+    make_catalog(app)
+    add_release(app, title="Bleibt", topics=("kultur",), minutes_ago=60)
+    return app
+
+
+def _retract(app: Flask, release_id: int, clock: FakeClock) -> str:
+    with app.app_context():
+        release = db.session().get(Release, release_id)
+        assert release is not None
+        retract_release(db.session(), release, clock.now)
+        db.session().commit()
+        return release.guid
+
+
+def test_atom_announces_a_retraction_and_the_others_drop_it(
+    filled: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    release_id = add_release(filled, title="Zurückgezogen", topics=("kultur",), minutes_ago=30)
+    clock.advance(minutes=5)
+    guid = _retract(filled, release_id, clock)
+    for subject in ("", "/cities/rosenheim", "/topics/kultur", "/cities/rosenheim/topics/kultur"):
+        body = client.get(f"{subject}/feed.atom").data
+        assert not feedparser.parse(body).bozo
+        stones = ElementTree.fromstring(body).findall(TOMBSTONE)
+        assert [(s.get("ref"), s.get("when")) for s in stones] == [(guid, "2026-11-25T13:05:00+01:00")]
+        assert guid not in [
+            e.findtext(f"{ATOM}id") for e in ElementTree.fromstring(body).findall(f"{ATOM}entry")
+        ]
+        assert b"deleted-entry" not in client.get(f"{subject}/feed.rss").data
+        assert guid not in client.get(f"{subject}/feed.json").get_data(as_text=True)
+    assert ElementTree.fromstring(client.get("/cities/muenchen/feed.atom").data).findall(TOMBSTONE) == []
+
+
+def test_tombstones_leave_after_the_configured_window(
+    filled: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    release_id = add_release(filled, title="Zurückgezogen", minutes_ago=30)
+    _retract(filled, release_id, clock)
+    clock.advance(days=31)
+    add_release(filled, title="Später", minutes_ago=0)  # the next change renders the feed anew
+    root = ElementTree.fromstring(client.get("/cities/rosenheim/feed.atom").data)
+    assert root.findall(TOMBSTONE) == []
+
+
+def test_an_embargoed_release_retracted_before_its_lift_leaves_no_tombstone(
+    filled: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    release_id = add_release(filled, title="Nie erschienen", published_at=clock.now + timedelta(days=1))
+    _retract(filled, release_id, clock)
+    assert ElementTree.fromstring(client.get("/cities/rosenheim/feed.atom").data).findall(TOMBSTONE) == []
+
+
+def test_rss_polling_guidance_agrees_with_cache_control(filled: Flask, client: FlaskClient) -> None:
+    response = client.get("/cities/rosenheim/feed.rss")
+    max_age = int(response.headers["Cache-Control"].split("max-age=")[1].split(",")[0])
+    channel = ElementTree.fromstring(response.data).find("channel")
+    assert channel is not None
+    assert int(channel.findtext("ttl", "0")) * 60 == max_age
+    period, frequency = (
+        channel.findtext(f"{SY}updatePeriod"),
+        int(channel.findtext(f"{SY}updateFrequency", "0")),
+    )
+    seconds = {"hourly": 3600, "daily": 86400}[period or ""]
+    assert seconds // frequency == max_age
+
+
+def test_the_city_carries_its_official_municipality_key(filled: Flask, client: FlaskClient) -> None:
+    entry = feedparser.parse(client.get("/cities/rosenheim/feed.atom").data).entries[0]
+    assert ("09163000", "urn:de:destatis:ags") in {(t.term, t.scheme) for t in entry.tags}
+    assert "Rosenheim" in {t.term for t in entry.tags}
+
+
+def test_a_correction_note_leads_the_entry_with_its_date(
+    filled: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    clock.advance(days=2)
+    with filled.app_context():
+        session = db.session()
+        release = session.get(Release, 1)
+        assert release is not None
+        refs = resolve_references(session, "rosenheim", ["kultur"])
+        assert isinstance(refs, References)
+        patch = ReleasePatch(title="Bleibt (korrigiert)", correction_note="Uhrzeit berichtigt")
+        update_release(session, release, patch, refs, clock.now)
+        session.commit()
+    expected = '<p class="correction"><strong>Korrektur vom 27.11.2026:</strong> Uhrzeit berichtigt</p>'
+    atom = feedparser.parse(client.get("/cities/rosenheim/feed.atom").data).entries[0]
+    assert atom.content[0].value.startswith(expected)
+    assert atom.updated.startswith("2026-11-27")
+    assert json.loads(client.get("/cities/rosenheim/feed.json").data)["items"][0]["content_html"].startswith(
+        expected
+    )
