@@ -16,9 +16,9 @@ from werkzeug.datastructures import MultiDict
 from feedsvc import db
 from feedsvc.feeds import FORMATS
 from feedsvc.feeds.model import Link
+from feedsvc.models import Release
 from feedsvc.store import feed_versions
 from feedsvc.store.feed_versions import CATALOG_KEY, FeedState, from_micros, micros
-from feedsvc.models import Release
 from feedsvc.store.releases import newest_visible, recently_retracted
 from feedsvc.store.scope import Cursor
 from feedsvc.web import urls
