@@ -535,7 +535,7 @@ def test_embargo_notice_in_berlin_time_and_json_extension() -> None:
     assert rss_items(feed)[0].findtext("content:encoded", namespaces=NS) == expected
     item = json_doc(render_json(feed))["items"][0]
     assert item["content_html"] == expected
-    assert item["_feedsvc"] == {"embargoed_until": "2024-03-01T08:00:00+00:00"}
+    assert item["_feedsvc"] == {"embargoed": True, "embargoed_until": "2024-03-01T08:00:00+00:00"}
     summer = replace(
         make_feed(),
         entries=(replace(make_entry(1), embargoed_until=datetime(2024, 7, 1, 22, 30, tzinfo=UTC)),),

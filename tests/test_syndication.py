@@ -3,6 +3,7 @@ Cache-Control, the city's official key as a category, correction notes."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from xml.etree import ElementTree
@@ -16,6 +17,7 @@ from feedsvc import db
 from feedsvc.models import Release
 from feedsvc.schemas import ReleasePatch
 from feedsvc.store.releases import References, resolve_references, retract_release, update_release
+from feedsvc.store.tokens import create_token
 from tests.conftest import FakeClock
 from tests.factories import add_release, make_catalog
 
@@ -118,3 +120,40 @@ def test_a_correction_note_leads_the_entry_with_its_date(
     assert json.loads(client.get("/cities/rosenheim/feed.json").data)["items"][0]["content_html"].startswith(
         expected
     )
+
+
+def _token(app: Flask, role: str) -> str:
+    with app.app_context():
+        _, secret = create_token(db.session(), role=role, now=app.config["CLOCK"]())
+        db.session().commit()
+        return secret
+
+
+def test_a_journalist_sees_embargoed_releases_early_and_marked(
+    filled: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    add_release(filled, title="Haushalt unter Sperrfrist", published_at=clock.now + timedelta(days=2))
+    secret = _token(filled, "journalist")
+    public = client.get("/cities/rosenheim/feed.json")
+    assert b"Haushalt unter Sperrfrist" not in public.data
+    private = client.get("/cities/rosenheim/feed.json", headers={"Authorization": f"Bearer {secret}"})
+    assert private.status_code == 200
+    assert private.headers["Cache-Control"] == "private, no-store"
+    item = json.loads(private.data)["items"][0]
+    assert item["title"] == "Haushalt unter Sperrfrist"
+    assert item["_feedsvc"] == {"embargoed": True, "embargoed_until": "2026-11-27T13:00:00+01:00"}
+    assert item["content_html"].startswith('<p class="embargo"><strong>SPERRFRIST bis 27.11.2026 13:00 Uhr')
+    basic = base64.b64encode(f"redaktion:{secret}".encode()).decode()
+    atom = client.get("/cities/rosenheim/feed.atom", headers={"Authorization": f"Basic {basic}"})
+    parsed = feedparser.parse(atom.data)
+    assert not parsed.bozo and parsed.entries[0].title == "Haushalt unter Sperrfrist"
+    assert b"Haushalt unter Sperrfrist" not in client.get("/cities/rosenheim/feed.json").data
+
+
+@pytest.mark.parametrize("role", ["publisher", None])
+def test_private_feeds_refuse_other_tokens(filled: Flask, client: FlaskClient, role: str | None) -> None:
+    secret = _token(filled, role) if role else "fsv_not-a-token"
+    response = client.get("/cities/rosenheim/feed.atom", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 401
+    assert response.content_type == "application/problem+json"
+    assert "Bearer" in response.headers["WWW-Authenticate"]

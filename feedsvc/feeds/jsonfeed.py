@@ -8,7 +8,7 @@ Mapping beyond the obvious fields:
 - `rel=hub` links → `hubs` (type WebSub); `rel=next` → `next_url`. Other paging links and
   tombstones have no JSON Feed equivalent and are left out.
 - Images → `attachments` and `image` (the first one), plus the `_media` extension carrying
-  caption and credit. An embargo is also given as `_feedsvc.embargoed_until`.
+  caption and credit. An embargo is also given as `_feedsvc.embargoed` and `_feedsvc.embargoed_until`.
 """
 
 from __future__ import annotations
@@ -68,7 +68,10 @@ def _item(entry: Entry) -> dict[str, Any]:
             {"url": image.url, "caption": image.caption, "credit": image.credit} for image in entry.images
         ]
     if entry.embargoed_until is not None:
-        item["_feedsvc"] = {"embargoed_until": rfc3339(entry.embargoed_until, "embargoed_until")}
+        item["_feedsvc"] = {
+            "embargoed": True,
+            "embargoed_until": rfc3339(entry.embargoed_until, "embargoed_until"),
+        }
     return item
 
 

@@ -80,7 +80,8 @@ def decode_cursor(text: str) -> Cursor | None:
     return Cursor(published_at=published_at, release_id=int(release_id))
 
 
-def entry_of(release: Release) -> Entry:
+def entry_of(release: Release, embargo_now: datetime | None = None) -> Entry:
+    """The entry of a release; with `embargo_now`, one still under embargo then is marked so."""
     base = urls.base_url()
     categories = [
         Category(term=topic.name, scheme=f"{base}/topics/", label=topic.name) for topic in release.topics
@@ -100,13 +101,14 @@ def entry_of(release: Release) -> Entry:
         )
         for image in release.images
     )
+    published = release.published_at.astimezone(BERLIN)
     return Entry(
         id=release.guid,
         title=release.title,
         link=urls.release_url(release),
         summary=release.summary,
         content_html=release.body_html,
-        published=release.published_at.astimezone(BERLIN),
+        published=published,
         # Until its first correction a release's content dates from its publication,
         # however long after it was written or imported.
         updated=_updated(release).astimezone(BERLIN),
@@ -115,6 +117,7 @@ def entry_of(release: Release) -> Entry:
         images=images,
         language=release.language,
         correction_note=release.correction_note or "",
+        embargoed_until=published if embargo_now and release.published_at > embargo_now else None,
     )
 
 
@@ -132,8 +135,9 @@ def feed_of(
     hubs: Sequence[str],
     retracted: Sequence[Release] = (),
     ttl_seconds: int | None = None,
+    embargo_now: datetime | None = None,
 ) -> Feed:
-    entries = tuple(entry_of(release) for release in releases)
+    entries = tuple(entry_of(release, embargo_now) for release in releases)
     tombstones = tuple(
         Tombstone(ref=release.guid, when=release.retracted_at.astimezone(BERLIN))
         for release in retracted

@@ -7,7 +7,7 @@ counter check and a dictionary lookup; only a change renders, once per worker.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy.exc import OperationalError
@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from feedsvc import db
 from feedsvc.feeds import FORMATS
-from feedsvc.feeds.model import Link
+from feedsvc.feeds.model import Feed, Link
 from feedsvc.models import Release
 from feedsvc.store import feed_versions
 from feedsvc.store.feed_versions import CATALOG_KEY, FeedState, from_micros, micros
@@ -26,9 +26,12 @@ from feedsvc.web.feed_cache import FeedCache, RenderedFeed, StateReader, choose_
 from feedsvc.web.feed_content import Subject, decode_cursor, encode_cursor, feed_of, find_subject
 from feedsvc.web.http_caching import answer, unavailable
 from feedsvc.web.problems import problem
+from feedsvc.web.readers import feed_reader_token
 
 blueprint = Blueprint("feeds", __name__)
 
+# Far enough ahead to count every embargoed release as visible, near enough for any backend.
+EMBARGO_HORIZON = datetime(9999, 1, 1, tzinfo=UTC)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 _CACHE = "feedsvc.feed_cache"
@@ -111,12 +114,13 @@ def _tombstones(subject: Subject, query: FeedQuery, state: FeedState) -> list[Re
     return recently_retracted(db.session(), subject.scope, since)
 
 
-def _render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: datetime) -> RenderedFeed:
-    """Renders inside one read snapshot, so the label matches the content exactly."""
-    session = db.session()
-    keys = (feed_versions.scope_key(subject.scope), CATALOG_KEY)
-    states = feed_versions.states(db.snapshot(session), keys)
-    releases = newest_visible(session, subject.scope, now, query.limit + 1, query.after)
+def build_feed(
+    subject: Subject, fmt: str, query: FeedQuery, now: datetime, state: FeedState, *, embargoed: bool = False
+) -> Feed:
+    """The feed value of one page. `embargoed` (journalists only) also shows
+    releases still under embargo, each marked with its embargo time."""
+    visible_until = EMBARGO_HORIZON if embargoed else now
+    releases = newest_visible(db.session(), subject.scope, visible_until, query.limit + 1, query.after)
     page, more = releases[: query.limit], len(releases) > query.limit
     path = urls.feed_path(subject.page_path, fmt)
     paging: list[Link] = []
@@ -126,21 +130,29 @@ def _render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: d
         last = page[-1]
         next_query = FeedQuery(limit=query.limit, after=Cursor(last.published_at, last.id))
         paging.append(Link(rel="next", href=urls.absolute(path, next_query.params())))
-    self_url = urls.absolute(path, query.params())
-    hubs: list[str] = current_app.config["HUB_URLS"]
-    feed = feed_of(
+    return feed_of(
         subject,
         fmt,
         page,
-        self_url=self_url,
+        self_url=urls.absolute(path, query.params()),
         paging=paging,
-        hubs=hubs,
-        retracted=_tombstones(subject, query, states[keys[0]]),
+        hubs=current_app.config["HUB_URLS"],
+        retracted=_tombstones(subject, query, state),
         ttl_seconds=current_app.config["FEED_MAX_AGE"],
+        embargo_now=now if embargoed else None,
     )
+
+
+def _render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: datetime) -> RenderedFeed:
+    """Renders inside one read snapshot, so the label matches the content exactly."""
+    session = db.session()
+    keys = (feed_versions.scope_key(subject.scope), CATALOG_KEY)
+    states = feed_versions.states(db.snapshot(session), keys)
+    feed = build_feed(subject, fmt, query, now, states[keys[0]])
     body = FORMATS[fmt].render(feed)
     session.rollback()
     changed = max(state.changed_us for state in states.values())
+    hubs: list[str] = current_app.config["HUB_URLS"]
     return RenderedFeed(
         keys=keys,
         versions=tuple(states[key].version for key in keys),
@@ -149,7 +161,7 @@ def _render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: d
         tag=make_tag(cache_key, keys, states),
         last_modified=from_micros(changed) if changed else feed.updated,
         next_lift_us=states[keys[0]].next_lift_us,
-        links=(*((hub, "hub") for hub in hubs), (self_url, "self")),
+        links=(*((hub, "hub") for hub in hubs), (feed.self_url, "self")),
     )
 
 
@@ -164,9 +176,11 @@ def feed(fmt: str, city: str | None = None, topic: str | None = None, region: st
     query = parse_query(request.args)
     if isinstance(query, str):
         return problem(400, query)
+    now = current_app.config["CLOCK"]()
+    if "Authorization" in request.headers:
+        return private_feed(fmt, query, now, (city, topic, region))
     cache_key = urls.absolute(request.path, query.params())
     encoding = choose_encoding(request.accept_encodings.quality)
-    now = current_app.config["CLOCK"]()
     cached = feed_cache().get(cache_key)
     try:
         entry = _current(cached, fmt, query, cache_key, now, (city, topic, region))
@@ -214,3 +228,23 @@ def _current(
         entry = _render(subject, fmt, query, cache_key, now)
         feed_cache().put(cache_key, entry)
         return entry
+
+
+def private_feed(fmt: str, query: FeedQuery, now: datetime, slugs: tuple[str | None, ...]) -> Response:
+    """A journalist's feed: embargoed releases early, marked, never cached publicly."""
+    token = feed_reader_token(request.headers.get("Authorization", ""))
+    if token is None or token.role not in ("journalist", "admin"):
+        detail = "send a journalist token as 'Authorization: Bearer <token>' (or as the Basic password)"
+        headers = {"WWW-Authenticate": 'Bearer realm="feedsvc", Basic realm="feedsvc"'}
+        return problem(401, detail, headers=headers)
+    subject = find_subject(db.session(), *slugs)
+    if subject is None:
+        abort(404)
+    state = feed_versions.states(db.session().connection(), [feed_versions.scope_key(subject.scope)])
+    feed = build_feed(subject, fmt, query, now, next(iter(state.values())), embargoed=True)
+    response = Response(FORMATS[fmt].render(feed), content_type=FORMATS[fmt].media_type)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Authorization, Accept-Encoding"
+    response.add_etag()
+    response.make_conditional(request)
+    return response

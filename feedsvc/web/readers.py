@@ -1,0 +1,34 @@
+"""Who is reading a feed: tokens sent by feed readers.
+
+Feed readers rarely let a user set headers but nearly all support HTTP Basic
+credentials, so a token is accepted as `Authorization: Bearer <token>` or as
+the password of Basic authentication (any user name).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from feedsvc import db
+from feedsvc.models import Token
+from feedsvc.store.tokens import token_by_secret
+
+
+def secret_of(authorization: str) -> str | None:
+    scheme, _, credentials = authorization.partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer":
+        return credentials or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
+
+
+def feed_reader_token(authorization: str) -> Token | None:
+    secret = secret_of(authorization)
+    return token_by_secret(db.session(), secret) if secret else None
