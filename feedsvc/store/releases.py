@@ -287,3 +287,33 @@ def _set_images(release: Release, images: Sequence[ImageIn]) -> None:
         )
         for position, image in enumerate(images)
     ]
+
+
+def newer_visible_ids(session: Session, scope: Scope, now: datetime, limit: int, before: Cursor) -> list[int]:
+    """Ids of the visible releases just newer than `before`, newest first (an
+    RFC 5005 `previous` page): the same index walked forwards from the cursor."""
+    query: Select[int]
+    if scope.topic_id is not None:
+        link = ReleaseTopic
+        position = tuple_(link.published_at, link.release_id) > tuple_(before.published_at, before.release_id)
+        query = (
+            select(link.release_id)
+            .join(Release, Release.id == link.release_id)
+            .where(link.topic_id == scope.topic_id, link.published_at <= now, Release.retracted_at.is_(None))
+            .where(position)
+            .order_by(link.published_at, link.release_id)
+        )
+        if scope.city_id is not None:
+            query = query.where(link.city_id == scope.city_id)
+    else:
+        position = tuple_(Release.published_at, Release.id) > tuple_(before.published_at, before.release_id)
+        query = (
+            select(Release.id)
+            .where(Release.published_at <= now, Release.retracted_at.is_(None), position)
+            .order_by(Release.published_at, Release.id)
+        )
+        if scope.city_id is not None:
+            query = query.where(Release.city_id == scope.city_id)
+        if scope.region_id is not None:
+            query = query.where(Release.region_id == scope.region_id)
+    return list(reversed(session.scalars(query.limit(limit)).all()))

@@ -44,6 +44,8 @@ class RenderedFeed:
     last_modified: datetime
     next_lift_us: int | None
     links: tuple[tuple[str, str], ...] = ()
+    # An RFC 5005 archive page: its releases are complete, so caches may keep it long.
+    archive: bool = False
     _encoded: dict[str, bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -136,6 +136,7 @@ def feed_of(
     retracted: Sequence[Release] = (),
     ttl_seconds: int | None = None,
     embargo_now: datetime | None = None,
+    archive: bool = False,
 ) -> Feed:
     entries = tuple(entry_of(release, embargo_now) for release in releases)
     tombstones = tuple(
@@ -158,4 +159,5 @@ def feed_of(
         links=tuple(paging) + tuple(Link(rel="hub", href=hub) for hub in hubs),
         tombstones=tombstones,
         ttl_seconds=ttl_seconds,
+        archive=archive,
     )

@@ -6,24 +6,22 @@ counter check and a dictionary lookup; only a change renders, once per worker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.datastructures import MultiDict
 
 from feedsvc import db
 from feedsvc.feeds import FORMATS
-from feedsvc.feeds.model import Feed, Link
+from feedsvc.feeds.model import Feed
 from feedsvc.models import Release
 from feedsvc.store import feed_versions
 from feedsvc.store.feed_versions import CATALOG_KEY, FeedState, from_micros, micros
-from feedsvc.store.releases import newest_visible, recently_retracted
-from feedsvc.store.scope import Cursor
+from feedsvc.store.releases import newer_visible_ids, newest_visible_ids, recently_retracted, releases_by_ids
 from feedsvc.web import urls
 from feedsvc.web.feed_cache import FeedCache, RenderedFeed, StateReader, choose_encoding, make_tag
-from feedsvc.web.feed_content import Subject, decode_cursor, encode_cursor, feed_of, find_subject
+from feedsvc.web.feed_content import Subject, feed_of, find_subject
+from feedsvc.web.feed_query import FeedQuery, paging_links, parse_query
 from feedsvc.web.http_caching import answer, unavailable
 from feedsvc.web.problems import problem
 from feedsvc.web.readers import feed_reader_token
@@ -32,27 +30,8 @@ blueprint = Blueprint("feeds", __name__)
 
 # Far enough ahead to count every embargoed release as visible, near enough for any backend.
 EMBARGO_HORIZON = datetime(9999, 1, 1, tzinfo=UTC)
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 _CACHE = "feedsvc.feed_cache"
 _STATES = "feedsvc.feed_states"
-
-
-@dataclass(frozen=True)
-class FeedQuery:
-    """The query parameters a feed understands, validated."""
-
-    limit: int = DEFAULT_LIMIT
-    after: Cursor | None = None
-
-    def params(self) -> dict[str, str]:
-        """Canonical query string: the self link and cache key of a page."""
-        params: dict[str, str] = {}
-        if self.limit != DEFAULT_LIMIT:
-            params["limit"] = str(self.limit)
-        if self.after is not None:
-            params["after"] = encode_cursor(self.after)
-        return params
 
 
 def init_app(app: Flask) -> None:
@@ -70,20 +49,6 @@ def feed_cache() -> FeedCache:
 def state_reader() -> StateReader:
     reader: StateReader = current_app.extensions[_STATES]
     return reader
-
-
-def parse_query(args: MultiDict[str, str]) -> FeedQuery | str:
-    """The feed query, or a message saying what is wrong with it."""
-    limit = DEFAULT_LIMIT
-    if "limit" in args:
-        raw = args["limit"]
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-            return f"limit must be a whole number from 1 to {MAX_LIMIT}"
-        limit = int(raw)
-    after = None
-    if "after" in args and (after := decode_cursor(args["after"])) is None:
-        return "after must be a cursor taken from a feed's next link"
-    return FeedQuery(limit=limit, after=after)
 
 
 def _lift_due(states: dict[str, FeedState], now_us: int) -> list[tuple[str, int]]:
@@ -107,7 +72,7 @@ def _tombstones(subject: Subject, query: FeedQuery, state: FeedState) -> list[Re
     """Releases retracted within the tombstone window before the subject last
     changed (RFC 6721), on the first page only. Counting the window from the
     change, not the clock, keeps the bytes of one version the same all along."""
-    if query.after is not None or not state.changed_us:
+    if query != FeedQuery(limit=query.limit) or not state.changed_us:
         return []
     window = timedelta(days=current_app.config["TOMBSTONE_DAYS"])
     since = from_micros(state.changed_us) - window
@@ -120,16 +85,18 @@ def build_feed(
     """The feed value of one page. `embargoed` (journalists only) also shows
     releases still under embargo, each marked with its embargo time."""
     visible_until = EMBARGO_HORIZON if embargoed else now
-    releases = newest_visible(db.session(), subject.scope, visible_until, query.limit + 1, query.after)
-    page, more = releases[: query.limit], len(releases) > query.limit
+    session = db.session()
+    if query.before is not None:
+        ids = newer_visible_ids(session, subject.scope, visible_until, query.limit + 1, query.before)
+        newer, ids = len(ids) > query.limit, ids[: query.limit]
+        older = True
+    else:
+        ids = newest_visible_ids(session, subject.scope, visible_until, query.limit + 1, query.after)
+        older, ids = len(ids) > query.limit, ids[: query.limit]
+        newer = query.after is not None
+    page = releases_by_ids(session, ids)
     path = urls.feed_path(subject.page_path, fmt)
-    paging: list[Link] = []
-    if query.after is not None or more:
-        paging.append(Link(rel="first", href=urls.absolute(path, FeedQuery(limit=query.limit).params())))
-    if more:
-        last = page[-1]
-        next_query = FeedQuery(limit=query.limit, after=Cursor(last.published_at, last.id))
-        paging.append(Link(rel="next", href=urls.absolute(path, next_query.params())))
+    paging = paging_links(path, query, page, older=older, newer=newer)
     return feed_of(
         subject,
         fmt,
@@ -140,6 +107,7 @@ def build_feed(
         retracted=_tombstones(subject, query, state),
         ttl_seconds=current_app.config["FEED_MAX_AGE"],
         embargo_now=now if embargoed else None,
+        archive=query.is_archive,
     )
 
 
@@ -162,6 +130,7 @@ def _render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: d
         last_modified=from_micros(changed) if changed else feed.updated,
         next_lift_us=states[keys[0]].next_lift_us,
         links=(*((hub, "hub") for hub in hubs), (feed.self_url, "self")),
+        archive=query.is_archive,
     )
 
 

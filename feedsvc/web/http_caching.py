@@ -23,9 +23,9 @@ def _not_modified(entry: RenderedFeed) -> bool:
 
 def cache_control(entry: RenderedFeed, now: datetime, *, failing: bool = False) -> str:
     config = current_app.config
-    max_age: int = config["FEED_MAX_AGE"]
+    max_age: int = config["FEED_ARCHIVE_MAX_AGE" if entry.archive else "FEED_MAX_AGE"]
     stale_while_revalidate: int = config["FEED_STALE_WHILE_REVALIDATE"]
-    if entry.next_lift_us is not None:
+    if entry.next_lift_us is not None and not entry.archive:
         until_lift = max(0, (entry.next_lift_us - micros(now)) // 1_000_000)
         if until_lift < max_age + stale_while_revalidate:
             # Caches in front of us must not hold an embargoed release back.

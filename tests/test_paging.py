@@ -1,0 +1,118 @@
+"""RFC 5005: paged feeds whose `next` links visit every release exactly once,
+`previous` links back, and archive pages marked and cached as such."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from xml.etree import ElementTree
+
+import feedparser
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from feedsvc import db
+from feedsvc.schemas import ReleaseIn
+from feedsvc.store import catalog
+from feedsvc.store.releases import References, create_release, resolve_references
+from tests.conftest import BASE_URL, FakeClock
+from tests.factories import add_release, make_catalog
+
+FH = "{http://purl.org/syndication/history/1.0}"
+
+
+def add_many(app: Flask, count: int, start_minutes_ago: int) -> None:
+    """`count` releases, one a minute, in one transaction (fast enough for 500)."""
+    with app.app_context():
+        session = db.session()
+        now = app.config["CLOCK"]()
+        refs = resolve_references(session, "rosenheim", ["kultur"])
+        assert isinstance(refs, References)
+        publisher = catalog.publishers_of_city(session, refs.city)[0]
+        for n in range(count):
+            published = now - timedelta(minutes=start_minutes_ago - n)
+            data = ReleaseIn(
+                title=f"Meldung {n}",
+                body=f"<p>Text {n}</p>",
+                city="rosenheim",
+                topics=["kultur"],
+                published_at=published,
+            )
+            create_release(
+                session, publisher=publisher, data=data, refs=refs, now=now, tag_authority="t.example"
+            )
+        session.commit()
+
+
+def links(body: bytes) -> dict[str, str]:
+    return {link.rel: link.href.removeprefix(BASE_URL) for link in feedparser.parse(body).feed.links}
+
+
+@pytest.mark.parametrize(
+    "subject", ["", "/cities/rosenheim", "/topics/kultur", "/cities/rosenheim/topics/kultur"]
+)
+def test_following_next_visits_every_release_once_while_new_ones_arrive(
+    app: Flask, client: FlaskClient, clock: FakeClock, subject: str
+) -> None:
+    make_catalog(app)
+    add_many(app, 500, start_minutes_ago=600)
+    seen: list[str] = []
+    url: str | None = f"{subject}/feed.atom?limit=37"
+    pages = 0
+    while url:
+        body = client.get(url).data
+        parsed = feedparser.parse(body)
+        assert not parsed.bozo
+        seen += [entry.id for entry in parsed.entries]
+        url = links(body).get("next")
+        pages += 1
+        # Meanwhile press offices keep publishing: new releases go on top, not into our walk.
+        clock.advance(seconds=30)
+        add_release(app, title=f"Neu während Seite {pages}", topics=("kultur",), minutes_ago=0)
+    assert len(seen) == len(set(seen)) == 500
+    assert pages == 14
+
+
+def test_previous_links_walk_back_to_the_newest_page(app: Flask, client: FlaskClient) -> None:
+    make_catalog(app)
+    add_many(app, 25, start_minutes_ago=100)
+    first_page = client.get("/feed.json?limit=10").get_json()
+    ids_forward = [item["id"] for item in first_page["items"]]
+    url = first_page["next_url"].removeprefix(BASE_URL)
+    second = client.get(url.replace("feed.json", "feed.atom"))
+    ids_forward += [e.id for e in feedparser.parse(second.data).entries]
+    previous = links(second.data)["previous"]
+    back = feedparser.parse(client.get(previous).data)
+    assert [e.id for e in back.entries] == ids_forward[:10]
+    assert "previous" not in links(client.get(previous).data), "nothing is newer than the newest page"
+
+
+def test_archive_pages_are_marked_and_cached_long(app: Flask, client: FlaskClient) -> None:
+    make_catalog(app)
+    add_many(app, 12, start_minutes_ago=100)
+    current = client.get("/cities/rosenheim/feed.atom?limit=5")
+    current_links = links(current.data)
+    assert current_links["prev-archive"] == current_links["next"]
+    assert ElementTree.fromstring(current.data).find(f"{FH}archive") is None
+    assert current.headers["Cache-Control"].startswith("public, max-age=300")
+    archive = client.get(current_links["prev-archive"])
+    assert ElementTree.fromstring(archive.data).find(f"{FH}archive") is not None
+    assert archive.headers["Cache-Control"].startswith("public, max-age=86400")
+    assert links(archive.data)["current"] == "/cities/rosenheim/feed.atom?limit=5"
+    rss = client.get(current_links["prev-archive"].replace("feed.atom", "feed.rss"))
+    assert not feedparser.parse(rss.data).bozo
+    assert "prev-archive" in links(rss.data) or "next" in links(rss.data)
+
+
+def test_a_feed_without_older_entries_has_no_paging_links(app: Flask, client: FlaskClient) -> None:
+    make_catalog(app)
+    add_many(app, 3, start_minutes_ago=10)
+    assert set(links(client.get("/cities/rosenheim/feed.atom").data)) == {"self", "alternate"}
+
+
+@pytest.mark.parametrize("query", ["before=x", "after=1-1&before=1-1", "before=" + "9" * 30 + "-1"])
+def test_bad_paging_parameters_are_400(app: Flask, client: FlaskClient, query: str) -> None:
+    make_catalog(app)
+    response = client.get(f"/feed.atom?{query}")
+    assert response.status_code == 400
+    assert response.content_type == "application/problem+json"
