@@ -5,6 +5,7 @@ Read when an app is created, never at import time.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,10 +33,20 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "HUB_URLS": [],
         "FEED_MAX_AGE": 300,
         "FEED_STALE_WHILE_REVALIDATE": 60,
+        # Archive pages (RFC 5005, `?after=`) hold only complete, older releases.
+        "FEED_ARCHIVE_MAX_AGE": 86400,
         "FEED_STALE_IF_ERROR": 86400,
         "TOMBSTONE_DAYS": 30,
+        # Bytes of rendered feeds each worker keeps in memory.
+        "FEED_CACHE_BYTES": 64 * 1024 * 1024,
+        # PostgreSQL: seconds a worker trusts the change counters it read
+        # (SQLite learns of every commit at once through PRAGMA data_version).
+        "FEED_STATE_TTL": 1.0,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "CLOCK": system_clock,
+        # Signs the session cookie of the publish form (FEEDSVC_SECRET_KEY).
+        "SECRET_KEY": None,
+        "SESSION_COOKIE_SAMESITE": "Lax",
     }
 
 
@@ -61,10 +72,32 @@ def configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         # RFC 4151 wants a DNS name (or e-mail address) as authority, not an IP address.
         is_dns_name = any(ch.isalpha() for ch in host) and ":" not in host
         app.config["TAG_AUTHORITY"] = host if is_dns_name else "feedsvc.localhost"
-    for key in ("FEED_MAX_AGE", "FEED_STALE_WHILE_REVALIDATE", "FEED_STALE_IF_ERROR", "MAX_CONTENT_LENGTH"):
+    for key in (
+        "FEED_MAX_AGE",
+        "FEED_ARCHIVE_MAX_AGE",
+        "FEED_STALE_WHILE_REVALIDATE",
+        "FEED_STALE_IF_ERROR",
+        "MAX_CONTENT_LENGTH",
+    ):
         value = int(app.config[key])
         if value < 0:
             raise ValueError(f"FEEDSVC_{key} must not be negative")
         app.config[key] = value
+    _ensure_secret_key(app)
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _ensure_secret_key(app: Flask) -> None:
+    # Behind HTTPS the session cookie of the publish form must never travel in clear text.
+    if str(app.config["BASE_URL"] or "").startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    if app.config["SECRET_KEY"]:
+        return
+    # A random key still lets one process serve the publish form; it just cannot
+    # be shared, so say what breaks instead of refusing to start.
+    app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+    app.logger.warning(
+        "FEEDSVC_SECRET_KEY is not set: using a random key. Sign-ins to /publish will not "
+        "survive a restart and will not work across several worker processes; set it in production."
+    )
