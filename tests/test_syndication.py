@@ -157,3 +157,12 @@ def test_private_feeds_refuse_other_tokens(filled: Flask, client: FlaskClient, r
     assert response.status_code == 401
     assert response.content_type == "application/problem+json"
     assert "Bearer" in response.headers["WWW-Authenticate"]
+
+
+def test_feeds_carry_an_icon_and_logo_that_resolve(filled: Flask, client: FlaskClient) -> None:
+    atom = feedparser.parse(client.get("/cities/rosenheim/feed.atom").data).feed
+    rss = feedparser.parse(client.get("/cities/rosenheim/feed.rss").data).feed
+    json_feed = json.loads(client.get("/cities/rosenheim/feed.json").data)
+    for url in (atom.icon, atom.logo, rss.image.href, json_feed["icon"], json_feed["favicon"]):
+        response = client.get(url.removeprefix("http://feeds.example.test"))
+        assert response.status_code == 200 and response.content_type == "image/png"

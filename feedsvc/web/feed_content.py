@@ -160,4 +160,6 @@ def feed_of(
         tombstones=tombstones,
         ttl_seconds=ttl_seconds,
         archive=archive,
+        icon=urls.absolute("/static/icon.png"),
+        logo=urls.absolute("/static/logo.png"),
     )
