@@ -164,5 +164,5 @@ def test_feeds_carry_an_icon_and_logo_that_resolve(filled: Flask, client: FlaskC
     rss = feedparser.parse(client.get("/cities/rosenheim/feed.rss").data).feed
     json_feed = json.loads(client.get("/cities/rosenheim/feed.json").data)
     for url in (atom.icon, atom.logo, rss.image.href, json_feed["icon"], json_feed["favicon"]):
-        response = client.get(url.removeprefix("http://feeds.example.test"))
-        assert response.status_code == 200 and response.content_type == "image/png"
+        with client.get(url.removeprefix("http://feeds.example.test")) as response:
+            assert response.status_code == 200 and response.content_type == "image/png"
