@@ -43,6 +43,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # (SQLite learns of every commit at once through PRAGMA data_version).
         "FEED_STATE_TTL": 1.0,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # Optional 429 for over-eager pollers, counted in Redis (off when unset).
+        "POLL_LIMIT_REDIS_URL": None,
+        "POLL_LIMIT": 10,
         "CLOCK": system_clock,
         # Signs the session cookie of the publish form (FEEDSVC_SECRET_KEY).
         "SECRET_KEY": None,

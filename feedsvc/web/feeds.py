@@ -18,7 +18,7 @@ from feedsvc.models import Release
 from feedsvc.store import feed_versions
 from feedsvc.store.feed_versions import CATALOG_KEY, FeedState, from_micros, micros
 from feedsvc.store.releases import newer_visible_ids, newest_visible_ids, recently_retracted, releases_by_ids
-from feedsvc.web import urls
+from feedsvc.web import poll_limit, urls
 from feedsvc.web.feed_cache import FeedCache, RenderedFeed, StateReader, choose_encoding, make_tag
 from feedsvc.web.feed_content import Subject, feed_of, find_subject
 from feedsvc.web.feed_query import FeedQuery, paging_links, parse_query
@@ -36,6 +36,7 @@ _STATES = "feedsvc.feed_states"
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(blueprint)
+    poll_limit.init_app(app)
     app.extensions[_CACHE] = FeedCache(max_bytes=app.config["FEED_CACHE_BYTES"])
     with app.app_context():
         app.extensions[_STATES] = StateReader(db.engine(), ttl=app.config["FEED_STATE_TTL"])
@@ -149,6 +150,8 @@ def feed(fmt: str, city: str | None = None, topic: str | None = None, region: st
     if "Authorization" in request.headers:
         return private_feed(fmt, query, now, (city, topic, region))
     cache_key = urls.absolute(request.path, query.params())
+    if (too_often := poll_limit.refused(cache_key)) is not None:
+        return too_often
     encoding = choose_encoding(request.accept_encodings.quality)
     cached = feed_cache().get(cache_key)
     try:
