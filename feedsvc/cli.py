@@ -26,6 +26,7 @@ SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data"
 def init_app(app: Flask) -> None:
     for command in (
         init_db,
+        migrate,
         load_sample,
         import_file,
         serve,
@@ -41,8 +42,32 @@ def init_app(app: Flask) -> None:
 @with_appcontext
 def init_db() -> None:
     """Create the database schema (or bring it up to date)."""
-    schema.upgrade(db.engine())
+    _upgrade_schema()
     click.echo(f"database ready: {db.engine().url.render_as_string(hide_password=True)}")
+
+
+@click.command("migrate")
+@with_appcontext
+@click.argument("revision", default=schema.HEAD)
+@click.option(
+    "--stamp", is_flag=True, help="Only record REVISION as current (databases made before migrations)."
+)
+@click.option("--new", "message", help="Developers: write migration MESSAGE for what the models add.")
+def migrate(revision: str, stamp: bool, message: str | None) -> None:
+    """Upgrade (or downgrade) the database schema to REVISION, by default the newest."""
+    try:
+        if message:
+            click.echo(f"written: {schema.new_revision(db.engine(), message)} (review it)")
+            return
+        if stamp:
+            schema.stamp(db.engine(), revision)
+            click.echo(f"database stamped at {revision}")
+            return
+        before, after = schema.migrate(db.engine(), revision)
+    except schema.SchemaError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    click.echo(f"database at {after or 'base'} (was {before or 'empty'}; newest is {schema.head_revision()})")
 
 
 @click.command("load-sample")
@@ -50,7 +75,7 @@ def init_db() -> None:
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=SAMPLE_DIR)
 def load_sample(directory: Path) -> None:
     """Load the sample cities, topics and releases (again: nothing is duplicated)."""
-    schema.upgrade(db.engine())
+    _upgrade_schema()
     session = db.session()
     now = current_app.config["CLOCK"]()
     base = current_app.config["BASE_URL"] or "http://127.0.0.1:8000"
@@ -96,6 +121,15 @@ def import_file(file: Path, publisher: str | None) -> None:
     click.echo(f"imported: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
 
 
+def _upgrade_schema() -> None:
+    """The schema brought up to date, or the reason it cannot be, without a traceback."""
+    try:
+        schema.upgrade(db.engine())
+    except schema.SchemaError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+
+
 def _fail(failure: ImportFailed) -> None:
     for line in failure.problems:
         click.echo(line, err=True)
@@ -117,7 +151,7 @@ def _fail(failure: ImportFailed) -> None:
 )
 def serve(host: str, port: int, workers: int, threads: int, timeout: int, notify: bool | None) -> None:
     """Serve with gunicorn (a production WSGI server)."""
-    schema.upgrade(db.engine())
+    _upgrade_schema()
     db.engine().dispose()
     if notify is None:
         notify = bool(current_app.config["HUB_URLS"])

@@ -163,6 +163,9 @@ class Release(Base):
     # True while the summary is derived from the body (and follows its edits).
     summary_derived: Mapped[bool] = mapped_column(Boolean, default=False)
     body_html: Mapped[str] = mapped_column(Text)
+    # The body's plain text, what full-text search indexes (migration 0004). Written with
+    # body_html; deferred because nothing but the search index reads it.
+    body_text: Mapped[str] = mapped_column(Text, default="", server_default="", deferred=True)
     author: Mapped[str] = mapped_column(String(300))
     source_url: Mapped[str | None] = mapped_column(String(2000))
     contact_name: Mapped[str | None] = mapped_column(String(200))

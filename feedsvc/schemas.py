@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -19,6 +19,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -44,13 +45,13 @@ def _http_url(value: str) -> str:
 
 
 def _slug(value: str) -> str:
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):  # match's "$" lets a final newline pass
         raise ValueError("must be a slug: lowercase letters, digits and single hyphens")
     return value
 
 
 def _language(value: str) -> str:
-    if not _LANGUAGE_TAG.match(value):
+    if not _LANGUAGE_TAG.fullmatch(value):  # match's "$" lets a final newline pass
         raise ValueError("must be a BCP 47 language tag such as 'de' or 'de-AT'")
     return value
 
@@ -65,7 +66,31 @@ def _non_empty(value: str) -> str:
     return value
 
 
+# Feeds show instants in Europe/Berlin and page cursors count microseconds since 1970: an
+# instant outside these bounds could not be stored, rendered or paged past.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _rfc3339_text(value: Any) -> Any:
+    # pydantic would also read a number as seconds since 1970; the contract asks for RFC 3339.
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. '2026-11-25T09:00:00+01:00'")
+    return value
+
+
+def _plausible_instant(value: datetime) -> datetime:
+    try:
+        in_range = EARLIEST_INSTANT <= value.astimezone(UTC) < LATEST_INSTANT
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00, before year 1 in UTC
+        in_range = False
+    if not in_range:
+        raise ValueError("must lie between the years 1970 and 8999")
+    return value
+
+
 HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_plausible_instant)]
 Slug = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_slug)]
 PlainText = Annotated[str, AfterValidator(_plain)]
 Title = Annotated[str, Field(max_length=3000), AfterValidator(_plain), AfterValidator(_non_empty)]
@@ -88,7 +113,8 @@ class ImageIn(BaseModel):
     caption: Annotated[PlainText, _limit(1000)] = ""
     credit: Annotated[PlainText, _limit(300)] = ""
     type: Annotated[str, Field(pattern=r"^image/[a-z0-9.+-]+$", max_length=100)] = "image/jpeg"
-    length: Annotated[int, Field(ge=0, le=2**53)]
+    # strict: a JSON string or boolean is not a length, though pydantic would convert it.
+    length: Annotated[int, Field(ge=0, le=2**53, strict=True)]
 
 
 class ContactIn(BaseModel):
@@ -126,7 +152,7 @@ class _ReleaseFields(BaseModel):
     city: Slug | None = None
     topics: Annotated[list[Slug], Field(max_length=10)] | None = None
     summary: Annotated[PlainText, _limit(1000)] | None = None
-    published_at: AwareDatetime | None = None
+    published_at: Instant | None = None
     images: Annotated[list[ImageIn], Field(max_length=20)] | None = None
     source_url: HttpUrl | None = None
     author: Annotated[PlainText, _limit(300), AfterValidator(_non_empty)] | None = None

@@ -508,7 +508,10 @@ def test_html_content_is_type_html_never_cdata() -> None:
 # --- correction and embargo -----------------------------------------------------------------------
 
 
-CORRECTION = '<p class="correction"><strong>Korrektur vom 01.03.2024:</strong> Datum &lt;falsch&gt; &amp; korrigiert</p>'
+CORRECTION = (
+    '<p class="correction"><strong>Korrektur vom 01.03.2024:</strong> '
+    "Datum &lt;falsch&gt; &amp; korrigiert</p>"
+)
 
 
 def test_correction_note_leads_the_content_in_every_format() -> None:

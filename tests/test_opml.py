@@ -34,7 +34,7 @@ def test_opml_lists_every_city_region_and_topic_feed(app: Flask, client: FlaskCl
 def test_opml_groups_cities_under_their_region(app: Flask, client: FlaskClient) -> None:
     make_catalog(app)
     root = etree.fromstring(client.get("/feeds.opml").data)
-    group = root.xpath("//outline[@text='Region Rosenheim']")[0]
+    group = next(o for o in root.iter("outline") if o.get("text") == "Region Rosenheim")
     urls = [o.get("xmlUrl") for o in group.findall("outline")]
     assert f"{BASE_URL}/cities/rosenheim/feed.atom" in urls
     assert f"{BASE_URL}/cities/muenchen/feed.atom" not in urls

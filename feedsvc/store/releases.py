@@ -19,7 +19,8 @@ from feedsvc.schemas import FieldError, ImageIn, ReleaseIn, ReleasePatch
 from feedsvc.store import feed_versions
 from feedsvc.store.catalog import city_by_slug, topics_by_slugs
 from feedsvc.store.scope import Cursor, Scope
-from feedsvc.text import summary_from_html
+from feedsvc.store.search import Search, matching
+from feedsvc.text import plain_text, summary_from_html
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,14 @@ def newest_visible_ids(
     limit: int,
     after: Cursor | None = None,
     updated_since: datetime | None = None,
+    search: Search | None = None,
 ) -> list[int]:
     """Ids of the newest visible releases of a scope, newest first, ties by id.
 
     Each scope walks one index backwards and stops after `limit` rows: the cost
     grows with the page, not with the table. `updated_since` keeps only releases
-    changed at or after that instant (for clients that synchronise).
+    changed at or after that instant (for clients that synchronise); `search`
+    only those matching a full-text search (through its own index).
     """
     query: Select[int]
     if scope.topic_id is not None:
@@ -86,6 +89,8 @@ def newest_visible_ids(
             query = query.where(_before(Release.published_at, Release.id, after))
     if updated_since is not None:
         query = query.where(Release.updated_at >= updated_since)
+    if search is not None:
+        query = query.where(matching(search, session.get_bind().dialect.name))
     return list(session.scalars(query.limit(limit)))
 
 
@@ -98,12 +103,17 @@ def releases_by_ids(session: Session, ids: Sequence[int]) -> list[Release]:
 
 
 def newest_visible(
-    session: Session, scope: Scope, now: datetime, limit: int, after: Cursor | None = None
+    session: Session,
+    scope: Scope,
+    now: datetime,
+    limit: int,
+    after: Cursor | None = None,
+    search: Search | None = None,
 ) -> list[Release]:
-    return releases_by_ids(session, newest_visible_ids(session, scope, now, limit, after))
+    return releases_by_ids(session, newest_visible_ids(session, scope, now, limit, after, search=search))
 
 
-def count_visible(session: Session, scope: Scope, now: datetime) -> int:
+def count_visible(session: Session, scope: Scope, now: datetime, search: Search | None = None) -> int:
     if scope.topic_id is not None:
         query = (
             select(func.count())
@@ -123,6 +133,8 @@ def count_visible(session: Session, scope: Scope, now: datetime) -> int:
             query = query.where(Release.city_id == scope.city_id)
         if scope.region_id is not None:
             query = query.where(Release.region_id == scope.region_id)
+    if search is not None:
+        query = query.where(matching(search, session.get_bind().dialect.name))
     return int(session.scalar(query) or 0)
 
 
@@ -169,6 +181,7 @@ def create_release(
         published_at=published_at,
         title=data.title,
         body_html=data.body,
+        body_text=plain_text(data.body),
         summary=data.summary or summary_from_html(data.body),
         summary_derived=not data.summary,
         author=data.author or publisher.name,
@@ -197,6 +210,7 @@ def update_release(
         release.title = patch.title
     if "body" in given and patch.body is not None:
         release.body_html = patch.body
+        release.body_text = plain_text(patch.body)
         if "summary" not in given and release.summary_derived:
             release.summary = summary_from_html(patch.body)
     if "summary" in given:
@@ -289,7 +303,9 @@ def _set_images(release: Release, images: Sequence[ImageIn]) -> None:
     ]
 
 
-def newer_visible_ids(session: Session, scope: Scope, now: datetime, limit: int, before: Cursor) -> list[int]:
+def newer_visible_ids(
+    session: Session, scope: Scope, now: datetime, limit: int, before: Cursor, search: Search | None = None
+) -> list[int]:
     """Ids of the visible releases just newer than `before`, newest first (an
     RFC 5005 `previous` page): the same index walked forwards from the cursor."""
     query: Select[int]
@@ -316,4 +332,6 @@ def newer_visible_ids(session: Session, scope: Scope, now: datetime, limit: int,
             query = query.where(Release.city_id == scope.city_id)
         if scope.region_id is not None:
             query = query.where(Release.region_id == scope.region_id)
+    if search is not None:
+        query = query.where(matching(search, session.get_bind().dialect.name))
     return list(reversed(session.scalars(query.limit(limit)).all()))

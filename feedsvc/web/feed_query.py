@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from feedsvc.feeds.model import Link
 from feedsvc.models import Release
 from feedsvc.store.scope import Cursor
+from feedsvc.store.search import Search, SearchError, parse_search
 from feedsvc.web import urls
 from feedsvc.web.feed_content import decode_cursor, encode_cursor
 
@@ -23,16 +24,20 @@ class FeedQuery:
     """The query parameters a feed understands, validated.
 
     `after` asks for the releases older than a cursor (the `next` page),
-    `before` for those newer than it (the `previous` page).
+    `before` for those newer than it (the `previous` page); `search` keeps
+    only the releases matching a full-text search (`q`).
     """
 
     limit: int = DEFAULT_LIMIT
     after: Cursor | None = None
     before: Cursor | None = None
+    search: Search | None = None
 
     def params(self) -> dict[str, str]:
         """Canonical query string: the self link and cache key of a page."""
         params: dict[str, str] = {}
+        if self.search is not None:
+            params["q"] = self.search.text
         if self.limit != DEFAULT_LIMIT:
             params["limit"] = str(self.limit)
         if self.after is not None:
@@ -63,7 +68,11 @@ def parse_query(args: MultiDict[str, str]) -> FeedQuery | str:
                 return f"{name} must be a cursor taken from a feed's paging links"
     if cursors["after"] is not None and cursors["before"] is not None:
         return "give either after or before, not both"
-    return FeedQuery(limit=limit, after=cursors["after"], before=cursors["before"])
+    try:
+        search = parse_search(args.get("q", ""))
+    except SearchError as error:
+        return str(error)
+    return FeedQuery(limit=limit, after=cursors["after"], before=cursors["before"], search=search)
 
 
 def _cursor(release: Release) -> Cursor:
@@ -76,7 +85,7 @@ def paging_links(
     """RFC 5005 links of a page: paging (`first`, `next`, `previous`) and
     archive (`current`, `prev-archive`). `older`/`newer`: whether releases
     exist beyond this page on either side."""
-    first = FeedQuery(limit=query.limit)
+    first = FeedQuery(limit=query.limit, search=query.search)
     links: list[Link] = []
     if older or newer or query != first:
         links.append(Link(rel="first", href=urls.absolute(path, first.params())))

@@ -6,10 +6,12 @@ counter check and a dictionary lookup; only a change renders, once per worker.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from feedsvc import db
 from feedsvc.feeds import FORMATS
@@ -22,6 +24,7 @@ from feedsvc.web import poll_limit, urls
 from feedsvc.web.feed_cache import FeedCache, RenderedFeed, StateReader, choose_encoding, make_tag
 from feedsvc.web.feed_content import Subject, feed_of, find_subject
 from feedsvc.web.feed_query import FeedQuery, paging_links, parse_query
+from feedsvc.web.health import is_outage
 from feedsvc.web.http_caching import answer, unavailable
 from feedsvc.web.problems import problem
 from feedsvc.web.readers import feed_reader_token
@@ -88,17 +91,21 @@ def build_feed(
     visible_until = EMBARGO_HORIZON if embargoed else now
     session = db.session()
     if query.before is not None:
-        ids = newer_visible_ids(session, subject.scope, visible_until, query.limit + 1, query.before)
+        ids = newer_visible_ids(
+            session, subject.scope, visible_until, query.limit + 1, query.before, search=query.search
+        )
         newer, ids = len(ids) > query.limit, ids[: query.limit]
         older = True
     else:
-        ids = newest_visible_ids(session, subject.scope, visible_until, query.limit + 1, query.after)
+        ids = newest_visible_ids(
+            session, subject.scope, visible_until, query.limit + 1, query.after, search=query.search
+        )
         older, ids = len(ids) > query.limit, ids[: query.limit]
         newer = query.after is not None
     page = releases_by_ids(session, ids)
     path = urls.feed_path(subject.page_path, fmt)
     paging = paging_links(path, query, page, older=older, newer=newer)
-    return feed_of(
+    feed = feed_of(
         subject,
         fmt,
         page,
@@ -110,6 +117,11 @@ def build_feed(
         embargo_now=now if embargoed else None,
         archive=query.is_archive,
     )
+    if query.search is None:
+        return feed
+    # A search is a feed of its own: its own id, and a title saying what it holds.
+    searched = urls.absolute(subject.page_path or "/", {"q": query.search.text})
+    return replace(feed, id=searched, title=f"{feed.title} – Suche: {query.search.text}")
 
 
 def _render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: datetime) -> RenderedFeed:
@@ -128,7 +140,9 @@ def _render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: d
         body=body,
         media_type=FORMATS[fmt].media_type,
         tag=make_tag(cache_key, keys, states),
-        last_modified=from_micros(changed) if changed else feed.updated,
+        # No counter yet (a database migrated from before feed_versions): the data's own date,
+        # in UTC as HTTP dates must be.
+        last_modified=from_micros(changed) if changed else feed.updated.astimezone(UTC),
         next_lift_us=states[keys[0]].next_lift_us,
         links=(*((hub, "hub") for hub in hubs), (feed.self_url, "self")),
         archive=query.is_archive,
@@ -156,7 +170,9 @@ def feed(fmt: str, city: str | None = None, topic: str | None = None, region: st
     cached = feed_cache().get(cache_key)
     try:
         entry = _current(cached, fmt, query, cache_key, now, (city, topic, region))
-    except OperationalError:
+    except (DBAPIError, PoolTimeoutError) as error:
+        if not is_outage(error):
+            raise
         # The database is unreachable: what was rendered before is still served.
         db.session().rollback()
         return unavailable(cached, encoding, now)

@@ -24,8 +24,11 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
+def _json_content(schema: dict[str, Any], example: dict[str, Any] | None = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"application/json": media}
 
 
 def _problems(*statuses: int) -> dict[str, Any]:
@@ -38,34 +41,62 @@ def _problems(*statuses: int) -> dict[str, Any]:
     }
 
 
-def _ok(description: str, schema: dict[str, Any], status: int = 200) -> dict[str, Any]:
-    return {str(status): {"description": description, "content": _json_content(schema)}}
+def _ok(
+    description: str, schema: dict[str, Any], status: int = 200, headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description, "content": _json_content(schema)}
+    if headers:
+        answer["headers"] = headers
+    return {str(status): answer}
 
 
+_LOCATION = {
+    "Location": {
+        "description": "the new release in the API",
+        "required": True,
+        "schema": {"type": "string", "format": "uri"},
+    }
+}
 _RELEASE_ID = {
     "name": "release_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 0},
+    "schema": {"type": "integer", "minimum": 1},
+    "example": 1,
 }
+# What a press office sends (CONTRACT §2), as the document's request examples.
+_RELEASE_EXAMPLE = {
+    "external_id": "ro-2026-117",
+    "city": "rosenheim",
+    "topics": ["verkehr"],
+    "title": "Innbrücke ab Montag gesperrt",
+    "body": "<p>Wegen Bauarbeiten ist die Innbrücke ab Montag gesperrt.</p>",
+    "published_at": "2026-11-23T09:00:00+01:00",
+}
+_PATCH_EXAMPLE = {"title": "Innbrücke erst ab Dienstag gesperrt", "correction_note": "Termin korrigiert"}
 _LIST_PARAMETERS = [
-    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
-    for name, text in (
-        ("city", "slug of a city"),
-        ("topic", "slug of a topic"),
-        ("region", "slug of a region"),
-        ("since", "RFC 3339 timestamp: only releases changed at or after it"),
-        ("after", "cursor from a previous page's `next`"),
+    {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
+    for name, schema, text in (
+        ("city", {"type": "string"}, "slug of a city"),
+        ("topic", {"type": "string"}, "slug of a topic"),
+        ("region", {"type": "string"}, "slug of a region"),
+        (
+            "since",
+            {"type": "string", "format": "date-time"},
+            "RFC 3339 timestamp with offset (`+` written as `%2B`): only releases changed at or after it",
+        ),
+        ("after", {"type": "string"}, "cursor from a previous page's `next`"),
+        (
+            "q",
+            {"type": "string"},
+            'full-text search in title, summary and body: words, "phrases", -excluded, `or`',
+        ),
+        ("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "page size"),
     )
-] + [
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
-    }
 ]
 _SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+# Reading needs no token; a token lets its holder read embargoed releases of its scope.
+_OPTIONALLY_SECURED: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 
 
 def _paths() -> dict[str, Any]:
@@ -74,15 +105,24 @@ def _paths() -> dict[str, Any]:
         "/api/v1/releases": {
             "get": {
                 "summary": "Visible releases, newest first",
+                "description": "Unknown city, topic or region slugs answer 404; bad paging 400.",
                 "parameters": _LIST_PARAMETERS,
                 "responses": {**_ok("a page of releases", _ref(ReleaseList)), **_problems(400, 404)},
             },
             "post": {
                 "summary": "Publish a release",
+                "description": (
+                    "A retry with the same external_id and the same content answers 200 with the"
+                    " stored release; other content under a known external_id, or the external_id"
+                    " of a retracted release, answers 409 naming the release (`existing_id`)."
+                ),
                 "security": _SECURED,
-                "requestBody": {"required": True, "content": _json_content(_ref(ReleaseIn))},
+                "requestBody": {
+                    "required": True,
+                    "content": _json_content(_ref(ReleaseIn), _RELEASE_EXAMPLE),
+                },
                 "responses": {
-                    **_ok("created", _ref(ReleaseOut), 201),
+                    **_ok("created", _ref(ReleaseOut), 201, _LOCATION),
                     **_ok(
                         "a retry of an earlier POST with the same external_id and content", _ref(ReleaseOut)
                     ),
@@ -95,12 +135,17 @@ def _paths() -> dict[str, Any]:
             "parameters": [_RELEASE_ID],
             "get": {
                 "summary": "One release",
+                "description": "Embargoed releases are 404 except for tokens that may see them.",
+                "security": _OPTIONALLY_SECURED,
                 "responses": {**_ok("the release", _ref(ReleaseOut)), **_problems(404, 410)},
             },
             "patch": {
                 "summary": "Correct a release: only the fields given change",
                 "security": _SECURED,
-                "requestBody": {"required": True, "content": _json_content(_ref(ReleasePatch))},
+                "requestBody": {
+                    "required": True,
+                    "content": _json_content(_ref(ReleasePatch), _PATCH_EXAMPLE),
+                },
                 "responses": {
                     **_ok("the corrected release", _ref(ReleaseOut)),
                     **write_errors,
@@ -109,8 +154,12 @@ def _paths() -> dict[str, Any]:
             },
             "delete": {
                 "summary": "Retract a release",
+                "description": "The release leaves every feed and page; reading it answers 410.",
                 "security": _SECURED,
-                "responses": {"204": {"description": "retracted"}, **_problems(401, 403, 404, 410)},
+                "responses": {
+                    "204": {"description": "retracted (no content)"},
+                    **_problems(401, 403, 404, 410),
+                },
             },
         },
         "/api/v1/cities": {"get": {"summary": "Cities", "responses": _ok("cities", _array(CityOut))}},

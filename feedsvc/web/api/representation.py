@@ -8,8 +8,25 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from feedsvc.models import City, Region, Release, Topic
-from feedsvc.schemas import ContactIn, FieldError, ImageIn
+from feedsvc.schemas import FieldError
 from feedsvc.web import urls
+
+
+# Output models are separate from the input models (ImageIn, ContactIn): building an input
+# model runs its cleaning again, and stored plain text cleaned twice would decode twice
+# ("&amp;lt;" was stored as "&lt;" and would come back as "<").
+class ImageOut(BaseModel):
+    url: str
+    caption: str
+    credit: str
+    type: str
+    length: int
+
+
+class ContactOut(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
 
 
 class ReleaseOut(BaseModel):
@@ -23,11 +40,11 @@ class ReleaseOut(BaseModel):
     region: str
     topics: list[str]
     published_at: datetime
-    images: list[ImageIn]
+    images: list[ImageOut]
     source_url: str | None
     author: str
     publisher: str
-    contact: ContactIn | None
+    contact: ContactOut | None
     language: str
     external_id: str | None
     correction_note: str | None
@@ -74,7 +91,11 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
+    # 422: what is wrong with which field ("topics.1", "images.0.url", "(body)" for the whole body).
     errors: list[FieldError] | None = None
+    # 409: the release that already holds the external_id.
+    existing_id: int | None = None
+    existing_url: str | None = None
 
 
 def _feeds(page_path: str) -> dict[str, str]:
@@ -84,7 +105,7 @@ def _feeds(page_path: str) -> dict[str, str]:
 def release_out(release: Release) -> ReleaseOut:
     contact = None
     if release.contact_name or release.contact_email or release.contact_phone:
-        contact = ContactIn(
+        contact = ContactOut(
             name=release.contact_name, email=release.contact_email, phone=release.contact_phone
         )
     return ReleaseOut(
@@ -99,7 +120,7 @@ def release_out(release: Release) -> ReleaseOut:
         topics=[topic.slug for topic in release.topics],
         published_at=release.published_at,
         images=[
-            ImageIn(url=i.url, caption=i.caption, credit=i.credit, type=i.media_type, length=i.length)
+            ImageOut(url=i.url, caption=i.caption, credit=i.credit, type=i.media_type, length=i.length)
             for i in release.images
         ],
         source_url=release.source_url,

@@ -1,0 +1,1 @@
+"""Benchmark of feedsvc: dataset generator, load runner (wrk), nginx wrapper, report."""

@@ -1,0 +1,27 @@
+"""HTML pages: overviews, release pages, the feed directory and the publish form.
+
+Server-rendered Jinja that works without JavaScript; `init_app` registers the
+blueprints, the template helpers, the security headers and the German error pages.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from feedsvc.web import urls
+from feedsvc.web.pages import directory, errors, formatting, overview, publish, release, security
+from feedsvc.web.pages.head import SITE_NAME
+
+
+def init_app(app: Flask) -> None:
+    for blueprint in (overview.blueprint, release.blueprint, directory.blueprint, publish.blueprint):
+        app.register_blueprint(blueprint)
+    app.jinja_env.globals.update(
+        subject_path=urls.subject_path,
+        feed_path=urls.feed_path,
+        release_path=urls.release_path,
+        site_name=SITE_NAME,
+    )
+    formatting.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)

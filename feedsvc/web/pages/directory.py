@@ -1,0 +1,62 @@
+"""`/feeds`: every feed there is (everything, each region, city and topic), to copy
+into a reader, plus the OPML subscription list of all of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, Response
+
+from feedsvc import db
+from feedsvc.store import catalog
+from feedsvc.web import urls
+from feedsvc.web.feed_content import Subject, subject_of
+from feedsvc.web.pages.head import FeedLink, Head, feed_links
+from feedsvc.web.pages.responses import public_page
+
+blueprint = Blueprint("feed_directory", __name__)
+
+OPML_PATH = "/feeds.opml"
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    label: str
+    page_path: str
+    feeds: tuple[FeedLink, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FeedSection:
+    heading: str
+    rows: list[FeedRow]
+
+
+def _row(label: str, subject: Subject, note: str = "") -> FeedRow:
+    return FeedRow(label, subject.page_path or "/", feed_links(subject.page_path, subject.title), note)
+
+
+@blueprint.get("/feeds")
+def feed_directory() -> Response:
+    session = db.session()
+    sections = [
+        FeedSection("Alle Städte und Gemeinden", [_row("Alle Pressemitteilungen", subject_of())]),
+        FeedSection(
+            "Regionen", [_row(region.name, subject_of(region=region)) for region in catalog.regions(session)]
+        ),
+        FeedSection(
+            "Städte und Gemeinden",
+            [_row(city.name, subject_of(city=city), city.region.name) for city in catalog.cities(session)],
+        ),
+        FeedSection(
+            "Themen", [_row(topic.name, subject_of(topic=topic)) for topic in catalog.topics(session)]
+        ),
+    ]
+    head = Head(
+        title="Alle Feeds",
+        description="Atom, RSS und JSON Feed für jede Stadt, jedes Thema und jede Region.",
+        canonical=urls.absolute("/feeds"),
+        alternates=feed_links("", subject_of().title),
+    )
+    return public_page("pages/feeds.html", head=head, sections=sections, opml_url=urls.absolute(OPML_PATH))

@@ -1,0 +1,63 @@
+"""What a page says about itself in `<head>`: title, canonical URL, the feeds it
+shows (autodiscovery, `rel="alternate"`) and OpenGraph tags for link previews.
+
+All URLs here are absolute: feed readers and link previews see them out of context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedsvc.web import urls
+
+SITE_NAME = "Kommunale Pressemitteilungen"
+
+# Media types without parameters, as autodiscovery (and readers) expect them.
+FEED_FORMATS = (
+    ("atom", "application/atom+xml", "Atom"),
+    ("rss", "application/rss+xml", "RSS"),
+    ("json", "application/feed+json", "JSON Feed"),
+)
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    fmt: str
+    label: str
+    media_type: str
+    href: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Head:
+    """`title` names the page alone; the layout adds the site's name."""
+
+    title: str
+    description: str
+    canonical: str
+    alternates: tuple[FeedLink, ...] = ()
+    og_type: str = "website"
+    image: str | None = None
+    image_alt: str = ""
+    published: datetime | None = None
+    modified: datetime | None = None
+    section: str | None = None
+    tags: tuple[str, ...] = ()
+    # Error pages and the publish form are nothing to find in a search engine.
+    noindex: bool = False
+
+
+def feed_links(page_path: str, subject_title: str) -> tuple[FeedLink, ...]:
+    """The Atom, RSS and JSON feeds of a subject, titled as the feeds title themselves."""
+    return tuple(
+        FeedLink(
+            fmt=fmt,
+            label=label,
+            media_type=media_type,
+            href=urls.absolute(urls.feed_path(page_path, fmt)),
+            title=f"{label}: Pressemitteilungen – {subject_title}",
+        )
+        for fmt, media_type, label in FEED_FORMATS
+    )

@@ -1,0 +1,70 @@
+"""Overview pages (CONTRACT §1): everything (`/`), a city, a topic, a city and a
+topic, a region. Each lists its visible releases newest first, a page at a time
+(`?after=<cursor>`, the same cursor as the feeds' `next` links).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, request
+
+from feedsvc import db
+from feedsvc.store.feed_versions import next_embargo
+from feedsvc.store.releases import count_visible, newest_visible
+from feedsvc.store.scope import Cursor
+from feedsvc.web import urls
+from feedsvc.web.feed_content import decode_cursor, encode_cursor
+from feedsvc.web.pages.errors import page_error
+from feedsvc.web.pages.head import SITE_NAME, Head
+from feedsvc.web.pages.overview_content import Overview, find_overview
+from feedsvc.web.pages.responses import max_age_until, now, public_page
+
+blueprint = Blueprint("pages", __name__)
+# A malformed ?after= cursor: a German page rather than Werkzeug's English one.
+blueprint.register_error_handler(400, page_error)
+
+PAGE_SIZE = 20
+
+
+@blueprint.get("/")
+@blueprint.get("/cities/<city>")
+@blueprint.get("/topics/<topic>")
+@blueprint.get("/cities/<city>/topics/<topic>")
+@blueprint.get("/regions/<region>")
+def overview(city: str | None = None, topic: str | None = None, region: str | None = None) -> Response:
+    after = None
+    if "after" in request.args and (after := decode_cursor(request.args["after"])) is None:
+        abort(400)
+    found = find_overview(db.session(), now(), city, topic, region)
+    if found is None:
+        abort(404)
+    return _overview_page(found, after)
+
+
+def _overview_page(found: Overview, after: Cursor | None) -> Response:
+    session, moment, scope = db.session(), now(), found.subject.scope
+    rows = newest_visible(session, scope, moment, PAGE_SIZE + 1, after)
+    releases = rows[:PAGE_SIZE]
+    older = None
+    if len(rows) > PAGE_SIZE:
+        cursor = Cursor(releases[-1].published_at, releases[-1].id)
+        older = f"{found.path}?after={encode_cursor(cursor)}"
+    return public_page(
+        "pages/home.html" if found.subject.key == "all" else "pages/overview.html",
+        max_age=max_age_until(next_embargo(session, scope, moment)),
+        head=_head(found, after),
+        overview=found,
+        releases=releases,
+        total=count_visible(session, scope, moment),
+        older=older,
+        is_first_page=after is None,
+    )
+
+
+def _head(found: Overview, after: Cursor | None) -> Head:
+    params = {"after": encode_cursor(after)} if after is not None else None
+    return Head(
+        title=SITE_NAME if found.subject.key == "all" else found.heading,
+        description=found.intro,
+        canonical=urls.absolute(found.path, params),
+        alternates=found.subscriptions[0].feeds,
+    )

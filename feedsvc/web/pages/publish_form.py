@@ -1,0 +1,222 @@
+"""The release form of press offices: its fields to and from what the API takes
+(`ReleaseIn` / `ReleasePatch` input), and validation errors back onto its fields,
+in German.
+
+Validation and sanitising are not done here: the same pydantic models as the API
+do them. This module only maps names and keeps what the user typed.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from werkzeug.datastructures import MultiDict
+
+from feedsvc.models import Release
+from feedsvc.schemas import FieldError
+from feedsvc.web.pages.formatting import BERLIN, datetime_local_value
+
+TEXT_FIELDS = ("title", "city", "summary", "body", "published_at", "source_url", "author", "correction_note")
+CONTACT_FIELDS = ("name", "email", "phone")
+IMAGE_FIELDS = ("url", "caption", "credit")
+MAX_IMAGES = 20
+# Shown as empty rows below the images a release already has.
+BLANK_IMAGE_ROWS = 1
+
+
+@dataclass
+class ReleaseForm:
+    """What the form shows: the user's values (kept on error) and the errors per field."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    topics: list[str] = field(default_factory=list)
+    images: list[dict[str, str]] = field(default_factory=list)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    # Known byte lengths of images by URL: the form does not ask for them.
+    image_lengths: dict[str, int] = field(default_factory=dict)
+
+    def value(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def add_error(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+    def image_rows(self) -> list[dict[str, str]]:
+        blank = {name: "" for name in IMAGE_FIELDS}
+        return self.images + [dict(blank) for _ in range(BLANK_IMAGE_ROWS)]
+
+
+LABELS = {
+    "title": "Titel",
+    "city": "Stadt oder Gemeinde",
+    "topics": "Themen",
+    "summary": "Zusammenfassung",
+    "body": "Text",
+    "published_at": "Veröffentlichung",
+    "images": "Bilder",
+    "contact-name": "Pressekontakt, Name",
+    "contact-email": "Pressekontakt, E-Mail",
+    "contact-phone": "Pressekontakt, Telefon",
+    "source_url": "Originalmeldung",
+    "author": "Autor",
+    "correction_note": "Korrekturhinweis",
+}
+_IMAGE_LABELS = {"url": "Adresse", "caption": "Bildunterschrift", "credit": "Bildnachweis"}
+
+
+def field_labels(form: ReleaseForm) -> dict[str, str]:
+    """The label of every field an error can be shown at, for the summary above the form."""
+    labels = dict(LABELS)
+    for row in range(len(form.image_rows())):
+        for name, label in _IMAGE_LABELS.items():
+            labels[f"images-{row}-{name}"] = f"Bild {row + 1}, {label}"
+    return labels
+
+
+def empty_form(city_slug: str = "") -> ReleaseForm:
+    return ReleaseForm(values={"city": city_slug})
+
+
+def form_from_release(release: Release) -> ReleaseForm:
+    values = {
+        "title": release.title,
+        "city": release.city.slug,
+        "summary": "" if release.summary_derived else release.summary,
+        "body": release.body_html,
+        "published_at": datetime_local_value(release.published_at),
+        "source_url": release.source_url or "",
+        "author": "" if release.author == release.publisher.name else release.author,
+        "correction_note": release.correction_note or "",
+        "contact-name": release.contact_name or "",
+        "contact-email": release.contact_email or "",
+        "contact-phone": release.contact_phone or "",
+    }
+    images = [{"url": i.url, "caption": i.caption, "credit": i.credit} for i in release.images]
+    lengths = {image.url: image.length for image in release.images}
+    return ReleaseForm(
+        values=values, topics=[t.slug for t in release.topics], images=images, image_lengths=lengths
+    )
+
+
+def form_from_request(form: MultiDict[str, str], image_lengths: dict[str, int] | None = None) -> ReleaseForm:
+    values = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
+    values.update({f"contact-{name}": form.get(f"contact-{name}", "").strip() for name in CONTACT_FIELDS})
+    images = []
+    for row in range(MAX_IMAGES + BLANK_IMAGE_ROWS):
+        image = {name: form.get(f"images-{row}-{name}", "").strip() for name in IMAGE_FIELDS}
+        if any(image.values()):
+            images.append(image)
+    return ReleaseForm(
+        values=values, topics=form.getlist("topics"), images=images, image_lengths=dict(image_lengths or {})
+    )
+
+
+def local_datetime(value: str) -> datetime | None:
+    """An `<input type="datetime-local">` value as an aware time in Berlin, or None."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=BERLIN) if parsed.tzinfo is None else None
+
+
+def _image(image: dict[str, str], lengths: dict[str, int]) -> dict[str, Any]:
+    guessed, _ = mimetypes.guess_type(urlsplit(image["url"]).path)
+    return {
+        **image,
+        "type": guessed if guessed and guessed.startswith("image/") else "image/jpeg",
+        # Unknown for an image added here (0, as RSS allows); kept for one the release had.
+        "length": lengths.get(image["url"], 0),
+    }
+
+
+def release_fields(form: ReleaseForm, original: Release | None = None) -> dict[str, Any]:
+    """The form as input for `ReleaseIn` (new) or `ReleasePatch` (`original` given).
+
+    Empty optional fields are left out of a new release (so defaults apply) and
+    set to None in a change (so they are removed). An unchanged time is left out
+    of a change: the form shows minutes, the stored time may have seconds.
+    """
+    data: dict[str, Any] = {
+        "title": form.value("title"),
+        "body": form.value("body"),
+        "city": form.value("city"),
+    }
+    data["topics"] = list(form.topics)
+    optional = ("summary", "source_url", "author") + (("correction_note",) if original else ())
+    for name in optional:
+        if form.value(name) or original is not None:
+            data[name] = form.value(name) or None
+    contact = {
+        name: form.value(f"contact-{name}") for name in CONTACT_FIELDS if form.value(f"contact-{name}")
+    }
+    if contact or original is not None:
+        data["contact"] = contact or None
+    data["images"] = [_image(image, form.image_lengths) for image in form.images]
+    published = form.value("published_at")
+    if published and not (original and published == datetime_local_value(original.published_at)):
+        moment = local_datetime(published)
+        # An unreadable time goes through as is: pydantic names the field and the problem.
+        data["published_at"] = moment.isoformat() if moment else published
+    return data
+
+
+def apply_errors(form: ReleaseForm, errors: list[FieldError]) -> ReleaseForm:
+    """Puts each error next to its field (or on top of the form when it has none)."""
+    for error in errors:
+        name = form_field(error.field, len(form.images))
+        form.add_error(name, german_message(name, error.message))
+    return form
+
+
+def form_field(api_field: str, image_count: int) -> str:
+    """The form's name for an API field path: `images.0.url` → `images-0-url`; "" for the form as a whole."""
+    parts = api_field.split(".")
+    head = parts[0]
+    if head == "images" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < image_count:
+        sub = parts[2] if len(parts) > 2 and parts[2] in IMAGE_FIELDS else "url"
+        return f"images-{parts[1]}-{sub}"
+    if head == "contact" and len(parts) > 1 and parts[1] in CONTACT_FIELDS:
+        return f"contact-{parts[1]}"
+    if head in TEXT_FIELDS or head in ("topics", "images"):
+        return head
+    return ""
+
+
+_MESSAGES = {
+    "Field required": "Bitte ausfüllen.",
+    "must not be empty": "Bitte ausfüllen.",
+    "must contain text after sanitising": "Der Text ist leer, nachdem nicht erlaubtes HTML entfernt wurde.",
+    "must be an absolute http(s) URL": "Bitte eine vollständige Adresse mit https:// (oder http://) angeben.",
+    "must not contain white space": "Die Adresse darf keine Leerzeichen enthalten.",
+    "may be changed but not removed": "Darf geändert, aber nicht geleert werden.",
+    "Input should be a valid datetime": "Bitte Datum und Uhrzeit angeben.",
+}
+_PATTERN_MESSAGES = {
+    "contact-email": "Bitte eine gültige E-Mail-Adresse angeben.",
+    "contact-phone": "Nur Ziffern, Leerzeichen und + ( ) / . - sind erlaubt.",
+}
+_TEMPLATES = (
+    (re.compile(r"^(?:String should have|must be) at most (\d+) characters?$"), "Höchstens {0} Zeichen."),
+    (re.compile(r"^List should have at most (\d+) items?"), "Höchstens {0} Einträge."),
+    (re.compile(r"^unknown city '(.*)'$"), "Unbekannte Stadt „{0}“."),
+    (re.compile(r"^unknown topic '(.*)'$"), "Unbekanntes Thema „{0}“."),
+    (re.compile(r"^Input should be a valid datetime"), "Bitte Datum und Uhrzeit angeben."),
+)
+
+
+def german_message(name: str, message: str) -> str:
+    """The API's (English) message in German where we know it; otherwise as it is."""
+    if message in _MESSAGES:
+        return _MESSAGES[message]
+    if message.startswith("String should match pattern"):
+        return _PATTERN_MESSAGES.get(name, "Ungültiges Format.")
+    for pattern, template in _TEMPLATES:
+        if match := pattern.match(message):
+            return template.format(*match.groups())
+    return message

@@ -1,0 +1,83 @@
+"""The page of one release: `/releases/<id>-<slug>`, the only URL it is shown at.
+
+`/releases/<id>` and outdated slugs (the title changed) redirect there for good.
+An embargoed release does not exist until its instant; a retracted one is gone (410).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from feedsvc import db
+from feedsvc.models import Release
+from feedsvc.store.browse import related_visible
+from feedsvc.store.releases import release_by_id
+from feedsvc.web import urls
+from feedsvc.web.pages.errors import error_response
+from feedsvc.web.pages.head import Head, feed_links
+from feedsvc.web.pages.jsonld import news_article, script_json
+from feedsvc.web.pages.responses import PUBLIC_MAX_AGE, max_age_until, now, public_page
+
+blueprint = Blueprint("release_pages", __name__)
+
+RELATED_COUNT = 4
+# releases.id is 32 bits on PostgreSQL, which refuses even to compare it with a larger number.
+MAX_RELEASE_ID = 2**31 - 1
+
+
+def _release_id(ident: str) -> int | None:
+    number = ident.partition("-")[0]
+    if not (number.isascii() and number.isdigit() and len(number) <= 10):
+        return None
+    return int(number) if int(number) <= MAX_RELEASE_ID else None
+
+
+@blueprint.get("/releases/<ident>")
+def release_page(ident: str) -> Response:
+    release_id = _release_id(ident)
+    release = release_by_id(db.session(), release_id) if release_id is not None else None
+    if release is None:
+        return error_response(404)
+    if release.published_at > now():
+        # Caches must not keep the 404 past the embargo's end.
+        return error_response(404, max_age=max_age_until(release.published_at))
+    if release.retracted_at is not None:
+        city = release.city
+        return error_response(410, back=(f"Zurück zur Übersicht: {city.name}", urls.subject_path(city=city)))
+    canonical = urls.release_path(release)
+    if request.path != canonical:
+        return _moved_to(canonical)
+    return _page(release)
+
+
+def _moved_to(path: str) -> Response:
+    # Short-lived like the pages: a later title change moves the canonical URL again.
+    headers = {"Location": path, "Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}"}
+    return Response(status=301, headers=headers)
+
+
+def _page(release: Release) -> Response:
+    page_url = urls.release_url(release)
+    city_path = urls.subject_path(city=release.city)
+    first_image = release.images[0] if release.images else None
+    head = Head(
+        title=release.title,
+        description=release.summary,
+        canonical=page_url,
+        alternates=feed_links(city_path, release.city.name),
+        og_type="article",
+        image=first_image.url if first_image else None,
+        image_alt=first_image.caption if first_image else "",
+        published=release.published_at,
+        modified=max(release.updated_at, release.published_at) if release.revision > 1 else None,
+        section=release.city.name,
+        tags=tuple(topic.name for topic in release.topics),
+    )
+    return public_page(
+        "pages/release.html",
+        head=head,
+        release=release,
+        related=related_visible(db.session(), release, now(), RELATED_COUNT),
+        city_path=city_path,
+        json_ld=script_json(news_article(release, page_url, urls.absolute(city_path))),
+    )

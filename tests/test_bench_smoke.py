@@ -1,0 +1,201 @@
+"""The benchmark's own parts on a tiny dataset: generator, wrk parsing, table, nginx config.
+
+The load runs themselves (wrk, gunicorn, nginx) are not started here; `python bench/run.py
+--quick` does that.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from bench import loadgen, measure, report, servers
+from bench.dataset import Manifest, generate, parse_size
+from bench.rows import Batch, ReleaseFactory, build_catalog
+from feedsvc import create_app, db
+from feedsvc.models import Base
+from feedsvc.schemas import ReleaseIn
+from feedsvc.text import plain_text, sanitize_html, summary_from_html
+
+WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:40000/_floor
+  1 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.98ms    1.10ms  19.51ms   90.12%
+    Req/Sec     2.69k   150.23     2.90k    75.00%
+  Latency Distribution
+     50%    2.68ms
+     75%    3.01ms
+     90%    3.70ms
+     99%  812.00us
+  5372 requests in 2.00s, 1.28GB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:   2685.51
+Transfer/sec:    656.01MB
+"""
+
+
+def test_rows_are_what_the_store_would_write() -> None:
+    """Each generated record, validated as the API would, gives the stored row's values."""
+    rng = random.Random(7)
+    catalog = build_catalog(rng, cities=50, regions=5)
+    factory = ReleaseFactory(catalog, rng, total=60)
+    batch = Batch()
+    for release_id in range(1, 61):
+        record = factory.add(batch, release_id)
+        row = batch.releases[-1]
+        assert row["body_text"] == plain_text(row["body_html"])
+        posted = {**record, "published_at": record["published_at"].isoformat()}
+        validated = ReleaseIn.model_validate({k: v for k, v in posted.items() if v is not None})
+        assert row["content_hash"] == validated.content_hash()
+        assert (
+            row["body_html"] == validated.body == sanitize_html(record["body"], base_url=record["source_url"])
+        )
+        assert 40 <= len(row["title"]) <= 120
+        assert 1400 <= len(row["body_html"].encode()) <= 5500
+        assert row["summary"] == (record["summary"] or summary_from_html(record["body"]))
+        assert row["summary_derived"] is (record["summary"] is None)
+        assert row["guid"] == f"tag:bench.feedsvc.test,2026-01-01:release:{release_id}"
+    cities = {city["id"]: city for city in catalog.cities}
+    by_id = {row["id"]: row for row in batch.releases}
+    assert all(row["region_id"] == cities[row["city_id"]]["region_id"] for row in batch.releases)
+    for link in batch.topics:
+        release = by_id[link["release_id"]]
+        assert (link["city_id"], link["published_at"]) == (release["city_id"], release["published_at"])
+    published = [row["published_at"] for row in batch.releases]
+    assert published == sorted(published)
+
+
+def test_rows_fill_every_column() -> None:
+    """A column added to the models must be filled by the generator too (or it would
+    silently take its default, unlike what the store writes)."""
+    rng = random.Random(1)
+    catalog = build_catalog(rng, cities=30, regions=3)
+    factory = ReleaseFactory(catalog, rng, total=200)
+    batch = Batch()
+    for release_id in range(1, 201):
+        factory.add(batch, release_id)
+    written = {
+        "regions": catalog.regions,
+        "cities": catalog.cities,
+        "topics": catalog.topics,
+        "publishers": catalog.publishers,
+        "publisher_cities": catalog.publisher_cities,
+        "releases": batch.releases,
+        "release_topics": batch.topics,
+        "release_images": batch.images,
+    }
+    for name, rows in written.items():
+        columns = {column.name for column in Base.metadata.tables[name].columns}
+        automatic = {"id"} if name == "release_images" else set()
+        assert set(rows[0]) == columns - automatic, name
+
+
+@pytest.fixture
+def tiny(database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, Manifest]]:
+    manifest = generate(database_url, 400, seed=3, progress=lambda _line: None)
+    manifest.save(tmp_path / "manifest.json")
+    app = create_app({"DATABASE_URL": database_url, "BASE_URL": "http://127.0.0.1:1", "SECRET_KEY": "t"})
+    yield app, Manifest.load(tmp_path / "manifest.json")
+    with app.app_context():
+        db.engine().dispose()
+
+
+def test_generated_database_serves_feeds(tiny: tuple[Flask, Manifest]) -> None:
+    app, manifest = tiny
+    with app.app_context():
+        session = db.session()
+        counts = {
+            table: session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+            for table in ("releases", "release_topics", "release_images", "cities", "regions", "topics")
+        }
+        unmatched = session.execute(
+            text(
+                "SELECT COUNT(*) FROM releases r JOIN cities c ON c.id = r.city_id"
+                " WHERE r.region_id != c.region_id"
+            )
+        ).scalar_one()
+        versions = session.execute(text("SELECT COUNT(*) FROM feed_versions")).scalar_one()
+    assert counts["releases"] == 400 and counts["cities"] == 2000 and counts["regions"] == 60
+    assert counts["topics"] == 20 and counts["release_topics"] > 300 and counts["release_images"] > 100
+    assert unmatched == 0
+    assert versions > 100
+    # Zipf: the biggest city has far more releases than the median one.
+    assert manifest.cities[0][1] > 10 * manifest.cities[len(manifest.cities) // 2][1]
+    spread = measure.spread_paths(manifest)
+    assert len(spread) == len(set(spread)) == 200
+    client = app.test_client()
+    for path in [measure.hot_path(manifest), *spread[::40]]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+    hot = client.get(measure.hot_path(manifest))
+    assert hot.get_data().count(b"<entry>") == min(50, manifest.cities[0][1])
+
+
+def test_wrk_output_is_parsed() -> None:
+    result = loadgen.parse_wrk(WRK_OUTPUT)
+    assert result.requests == 5372 and result.seconds == 2.0
+    assert result.requests_per_s == 2685.51
+    assert result.p50_ms == 2.68 and result.p99_ms == pytest.approx(0.812)
+    assert result.bytes_read == int(1.28 * 1024**3)
+    assert (result.socket_errors, result.non_2xx_3xx) == (3, 4)
+    with pytest.raises(ValueError):
+        loadgen.parse_wrk("unable to connect to 127.0.0.1:1 Connection refused")
+
+
+def test_lua_cycle_script(tmp_path: Path) -> None:
+    script = loadgen.cycle_script(["/feed.atom", "/cities/a/feed.rss"], tmp_path).read_text()
+    assert '"/feed.atom", "/cities/a/feed.rss"' in script and "wrk.format" in script
+    with pytest.raises(ValueError):
+        loadgen.cycle_script(['/x" .. os.exit() .. "'], tmp_path)
+
+
+def test_table_printer() -> None:
+    def wrk(rate: float, size: int = 250_000) -> loadgen.WrkResult:
+        return loadgen.WrkResult(int(rate * 10), 10.0, rate, 2.5, 9.75, int(rate * 10) * size, 0, 0)
+
+    floor = wrk(2000)
+    cold = measure.ColdRender(median_ms=4.2, p90_ms=5.0, renders=60, feeds=20)
+    results = [
+        report.SizeResult(
+            label=label,
+            releases=parse_size(label),
+            dataset_note="reused",
+            hot_path="/cities/a/feed.atom",
+            hot_bytes=250_000,
+            figures=[
+                report.Figure("floor", floor),
+                report.Figure("hot feed, full GET", wrk(1900), floor, report.HOT_VS_FLOOR),
+                report.Figure(
+                    "hot feed, If-None-Match → 304", wrk(1500, 300), floor, report.NOT_MODIFIED_VS_FLOOR
+                ),
+            ],
+            cold=measure.ColdRender(cold.median_ms * factor, 6.0, 60, 20),
+            worker_peak_mb=[80.0, 160.0 * factor],
+        )
+        for label, factor in (("10k", 1.0), ("1m", 2.0))
+    ]
+    text_out = report.render(results, title="t", command="python bench/run.py", settings="s")
+    lines = text_out.splitlines()
+    row = next(line for line in lines if line.startswith("| hot feed, full GET"))
+    assert "1,900" in row and "0.95" in row and "PASS" in row
+    assert "MISS" in next(line for line in lines if "304" in line)
+    assert "Cold render 1m/10k: 2.00×" in text_out and "MISS" in text_out
+    tables = [line for line in lines if line.startswith("|")]
+    widths = {len(line) for line in tables if "hot feed" in line or "floor" in line}
+    assert len(widths) == 1  # columns line up
+    assert json.dumps(text_out)  # plain text, nothing exotic
+
+
+def test_nginx_config_is_accepted(tmp_path: Path) -> None:
+    if servers.nginx_binary() is None:
+        pytest.skip(f"nginx is not installed ({servers.NGINX_INSTALL_HINT})")
+    config = servers.render_nginx_config(tmp_path, upstream_port=18000, proxy_port=18001, static_port=18002)
+    assert "listen 80;" not in (tmp_path / "feedsvc.conf").read_text()
+    assert servers.check_nginx_config(config) is None

@@ -1,0 +1,219 @@
+"""The OpenAPI document at /api/v1/openapi.json describes what the API really does.
+
+First what the document promises, checked against real answers; then schemathesis
+generates requests from the document (valid and invalid ones, with an admin token so that
+the write paths run) and checks that no answer is a server error or strays from it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.config import SchemathesisConfig
+from schemathesis.hooks import HookContext, HookDispatcher, HookScope
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from feedsvc.web.api.openapi import document
+from tests.api_support import RELEASE, bearer, make_token
+from tests.factories import CITIES, TOPICS, add_release, make_catalog
+
+OPERATIONS = [
+    (method.upper(), path)
+    for path, item in document()["paths"].items()
+    for method in item
+    if method in {"get", "post", "patch", "delete"}
+]
+WITHOUT_INPUT = {"/api/v1/cities", "/api/v1/topics", "/api/v1/regions"}
+SEEDED_RELEASES = 8
+EXAMPLES = 50
+
+
+@pytest.fixture
+def api(app: Flask) -> Flask:
+    make_catalog(app)
+    for minutes in range(SEEDED_RELEASES):
+        add_release(app, minutes_ago=minutes, topics=("verkehr",))
+    return app
+
+
+@pytest.fixture
+def spec(client: FlaskClient) -> dict[str, Any]:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    loaded: dict[str, Any] = response.get_json()
+    return loaded
+
+
+def responses_of(spec: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    found: dict[str, Any] = spec["paths"][path][method.lower()]["responses"]
+    return found
+
+
+# --- what the document promises ------------------------------------------------------------------
+
+
+def test_the_document_is_openapi_3_1_with_every_endpoint(api: Flask, spec: dict[str, Any]) -> None:
+    assert spec["openapi"] == "3.1.0"
+    assert set(OPERATIONS) == {
+        ("GET", "/api/v1/releases"),
+        ("POST", "/api/v1/releases"),
+        ("GET", "/api/v1/releases/{release_id}"),
+        ("PATCH", "/api/v1/releases/{release_id}"),
+        ("DELETE", "/api/v1/releases/{release_id}"),
+        ("GET", "/api/v1/cities"),
+        ("GET", "/api/v1/topics"),
+        ("GET", "/api/v1/regions"),
+    }
+    assert spec["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+
+
+def test_the_input_schema_is_the_validating_model(api: Flask, spec: dict[str, Any]) -> None:
+    release_in = spec["components"]["schemas"]["ReleaseIn"]
+    assert set(release_in["required"]) == {"title", "body", "city"}
+    assert release_in["additionalProperties"] is False
+    assert release_in["properties"]["topics"]["maxItems"] == 10
+    assert spec["components"]["schemas"]["ReleasePatch"].get("required", []) == []
+
+
+def test_writes_declare_the_errors_they_answer(api: Flask, spec: dict[str, Any]) -> None:
+    for method in ("POST", "PATCH"):
+        path = "/api/v1/releases" if method == "POST" else "/api/v1/releases/{release_id}"
+        declared = responses_of(spec, method, path)
+        assert {"400", "401", "403", "413", "415", "422"} <= set(declared), method
+        assert declared["413"]["content"]["application/problem+json"]
+    assert "409" in responses_of(spec, "POST", "/api/v1/releases")
+    assert {"404", "410"} <= set(responses_of(spec, "PATCH", "/api/v1/releases/{release_id}"))
+    assert {"401", "403", "404", "410"} <= set(responses_of(spec, "DELETE", "/api/v1/releases/{release_id}"))
+
+
+def test_a_new_release_answers_201_with_the_declared_location(
+    api: Flask, client: FlaskClient, spec: dict[str, Any]
+) -> None:
+    created = responses_of(spec, "POST", "/api/v1/releases")["201"]
+    assert created["headers"]["Location"]["required"] is True
+    response = client.post("/api/v1/releases", json=RELEASE, headers=bearer(make_token(api)))
+    assert response.status_code == 201 and response.headers["Location"].startswith("http")
+
+
+def test_a_retraction_answers_204_without_content_as_declared(
+    api: Flask, client: FlaskClient, spec: dict[str, Any]
+) -> None:
+    declared = responses_of(spec, "DELETE", "/api/v1/releases/{release_id}")["204"]
+    assert "content" not in declared
+    response = client.delete("/api/v1/releases/1", headers=bearer(make_token(api)))
+    assert (
+        response.status_code == 204 and response.get_data() == b"" and "Content-Type" not in response.headers
+    )
+
+
+def test_the_request_examples_are_accepted(api: Flask, client: FlaskClient, spec: dict[str, Any]) -> None:
+    token = bearer(make_token(api))
+    post = spec["paths"]["/api/v1/releases"]["post"]["requestBody"]["content"]["application/json"]["example"]
+    assert client.post("/api/v1/releases", json=post, headers=token).status_code == 201
+    item = spec["paths"]["/api/v1/releases/{release_id}"]
+    patch = item["patch"]["requestBody"]["content"]["application/json"]["example"]
+    assert client.patch("/api/v1/releases/1", json=patch, headers=token).status_code == 200
+
+
+# --- schemathesis ----------------------------------------------------------------------------------
+
+
+def known_values() -> HookDispatcher:
+    """Steers half of the valid requests to slugs and ids that exist, so that they get past
+    "unknown city" and "no release with id" to the writes; the other half stays random."""
+    hooks = HookDispatcher(scope=HookScope.TEST)
+
+    def flatmap_body(_context: HookContext, body: Any) -> st.SearchStrategy[Any]:
+        if not isinstance(body, dict):
+            return st.just(body)
+        known = {key: st.just(value) for key, value in body.items()}
+        known["city"] = st.sampled_from(sorted(CITIES))
+        known["topics"] = st.lists(st.sampled_from(sorted(TOPICS)), unique=True)
+        return st.one_of(st.just(body), st.fixed_dictionaries(known))
+
+    def flatmap_query(_context: HookContext, query: Any) -> st.SearchStrategy[Any]:
+        if not isinstance(query, dict):
+            return st.just(query)
+        slugs = {
+            "city": sorted(CITIES),
+            "topic": sorted(TOPICS),
+            "region": ["region-rosenheim", "muenchen-region"],
+        }
+        known = {
+            key: st.sampled_from(slugs[key]) if key in slugs else st.just(value)
+            for key, value in query.items()
+        }
+        return st.one_of(st.just(query), st.fixed_dictionaries(known))
+
+    def flatmap_path_parameters(_context: HookContext, parameters: Any) -> st.SearchStrategy[Any]:
+        if not isinstance(parameters, dict) or "release_id" not in parameters:
+            return st.just(parameters)
+        existing = st.integers(min_value=1, max_value=SEEDED_RELEASES + 2)
+        return st.one_of(
+            st.just(parameters), existing.map(lambda release_id: {**parameters, "release_id": release_id})
+        )
+
+    for hook in (flatmap_body, flatmap_query, flatmap_path_parameters):
+        hooks.register_hook_with_name(hook, hook.__name__)
+    return hooks
+
+
+@pytest.fixture
+def api_schema(api: Flask) -> Iterator[tuple[Any, dict[str, str]]]:
+    admin = bearer(make_token(api, role="admin", publisher=None))
+    # No cache, no example database: nothing is written into the working tree.
+    config = SchemathesisConfig.from_dict(
+        {
+            "cache": {"enabled": False},
+            "generation": {"database": "none"},
+            # A generated body can be larger than the request limit: 413 refuses it as well.
+            "checks": {
+                "negative_data_rejection": {"expected-statuses": [400, 401, 403, 404, 405, 413, 415, 422]}
+            },
+        }
+    )
+    yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api, config=config), admin
+
+
+GENERATED = [
+    pytest.param(method, path, mode, id=f"{method} {path} {'valid' if mode.is_positive else 'invalid'}")
+    for method, path in OPERATIONS
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    # Without parameters or a body there is no invalid request to make.
+    if mode.is_positive or path not in WITHOUT_INPUT
+]
+
+
+@pytest.mark.parametrize(("method", "path", "mode"), GENERATED)
+def test_generated_requests_get_no_server_error_and_conforming_answers(
+    api_schema: tuple[Any, dict[str, str]], method: str, path: str, mode: GenerationMode
+) -> None:
+    schema, admin = api_schema
+    operation = schema[path][method]
+    hooks = known_values() if mode == GenerationMode.POSITIVE else None
+    statuses: Counter[int] = Counter()
+
+    @given(case=operation.as_strategy(generation_mode=mode, hooks=hooks))
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def check(case: Any) -> None:
+        # Every check but positive_data_acceptance: a request can fit the schema and still be
+        # refused for what only the database knows (an unknown city slug is 422, a retracted
+        # release 410, a cursor that points nowhere 400). Negative data must be refused (4xx).
+        response = case.call_and_validate(headers=admin, excluded_checks=[positive_data_acceptance])
+        statuses[response.status_code] += 1
+
+    check()
+    if path not in WITHOUT_INPUT:  # one request is all there is to send to those
+        assert sum(statuses.values()) >= EXAMPLES // 2
+    if mode == GenerationMode.POSITIVE and method != "GET":
+        # The writes really ran, not only their refusals.
+        assert statuses.keys() & {200, 201, 204}, statuses

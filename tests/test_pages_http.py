@@ -1,0 +1,114 @@
+"""HTTP behaviour of the pages: security headers on every HTML response, no inline
+script, conditional GET, how long caches may keep a page, no cookies on public pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from lxml import html
+
+from tests.conftest import FakeClock
+from tests.factories import add_release, make_catalog
+
+PUBLIC_PAGES = [
+    "/",
+    "/cities/rosenheim",
+    "/topics/kultur",
+    "/cities/rosenheim/topics/kultur",
+    "/regions/region-rosenheim",
+    "/feeds",
+]
+
+
+@pytest.fixture
+def filled(app: Flask) -> Flask:
+    make_catalog(app)
+    add_release(app, title="Kulturnacht", topics=("kultur",), minutes_ago=60)
+    return app
+
+
+def csp_directives(header: str) -> dict[str, list[str]]:
+    parts = [part.split() for part in header.split(";") if part.strip()]
+    return {part[0]: part[1:] for part in parts}
+
+
+@pytest.mark.parametrize("path", [*PUBLIC_PAGES, "/releases/1", "/nirgends", "/publish"])
+def test_every_html_response_carries_the_security_headers(
+    filled: Flask, client: FlaskClient, path: str
+) -> None:
+    response = client.get(path, follow_redirects=True)
+    assert response.mimetype == "text/html"
+    csp = csp_directives(response.headers["Content-Security-Policy"])
+    assert csp["default-src"] == ["'none'"]
+    assert csp["script-src"] == ["'self'"]
+    assert csp["frame-ancestors"] == ["'none'"]
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+@pytest.mark.parametrize("path", [*PUBLIC_PAGES, "/releases/1", "/publish"])
+def test_pages_run_no_inline_script(filled: Flask, client: FlaskClient, path: str) -> None:
+    doc = html.fromstring(client.get(path, follow_redirects=True).data)
+    for script in doc.iter("script"):
+        assert script.get("src") or script.get("type") == "application/ld+json"
+    assert not [name for element in doc.iter() for name in element.attrib if str(name).startswith("on")]
+    assert not doc.cssselect("[style]") and not doc.cssselect("style")
+
+
+@pytest.mark.parametrize("path", [*PUBLIC_PAGES, "/releases/1-kulturnacht"])
+def test_public_pages_answer_a_repeated_request_with_304(
+    filled: Flask, client: FlaskClient, path: str
+) -> None:
+    first = client.get(path)
+    assert first.status_code == 200 and first.headers["ETag"]
+    again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.data == b""
+
+
+def test_a_new_release_changes_the_etag_of_its_pages(filled: Flask, client: FlaskClient) -> None:
+    before = client.get("/cities/rosenheim").headers["ETag"]
+    add_release(filled, title="Noch eine Meldung", minutes_ago=1)
+    response = client.get("/cities/rosenheim", headers={"If-None-Match": before})
+    assert response.status_code == 200
+    assert response.headers["ETag"] != before
+
+
+def test_head_requests_work_on_pages(filled: Flask, client: FlaskClient) -> None:
+    response = client.head("/cities/rosenheim")
+    assert response.status_code == 200 and response.data == b""
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_public_pages_may_be_cached_for_a_minute_and_set_no_cookie(
+    filled: Flask, client: FlaskClient, path: str
+) -> None:
+    response = client.get(path)
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+
+
+def test_an_overview_is_cached_no_longer_than_until_its_next_embargo_lift(
+    filled: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    add_release(filled, title="Sperrfrist", published_at=clock.now + timedelta(seconds=30))
+    assert client.get("/cities/rosenheim").headers["Cache-Control"] == "public, max-age=30"
+    assert client.get("/cities/muenchen").headers["Cache-Control"] == "public, max-age=60"
+
+
+def test_the_publish_form_is_never_stored(filled: Flask, client: FlaskClient) -> None:
+    response = client.get("/publish")
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert "ETag" not in response.headers
+
+
+def test_errors_under_the_api_stay_problem_json(filled: Flask, client: FlaskClient) -> None:
+    response = client.get("/api/v1/nirgends")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404
