@@ -77,6 +77,7 @@ def load_sample(directory: Path) -> None:
     """Load the sample cities, topics and releases (again: nothing is duplicated)."""
     _upgrade_schema()
     session = db.session()
+    db.begin_writing(session)
     now = current_app.config["CLOCK"]()
     base = current_app.config["BASE_URL"] or "http://127.0.0.1:8000"
     try:
@@ -100,6 +101,7 @@ def load_sample(directory: Path) -> None:
 @click.option("--publisher", help="Press office for records that name none (default: the city's).")
 def import_file(file: Path, publisher: str | None) -> None:
     """Import releases from a JSON array or JSON Lines FILE, all or nothing."""
+    _upgrade_schema()
     session = db.session()
     try:
         text = file.read_text(encoding="utf-8")
@@ -107,6 +109,7 @@ def import_file(file: Path, publisher: str | None) -> None:
         _fail(ImportFailed([f"{file}: not UTF-8 (byte {error.start})"]))
     try:
         records = validate_records(text)
+        db.begin_writing(session)
         report = import_records(
             session,
             records,

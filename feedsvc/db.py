@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 _EXTENSION_KEY = "feedsvc.sessionmaker"
@@ -32,6 +32,27 @@ def _begin_sqlite(connection: Connection) -> None:
     # pysqlite starts no transaction for SELECTs, so reads would not share a
     # snapshot; the SQLAlchemy docs' recipe: let SQLAlchemy emit BEGIN itself.
     connection.exec_driver_sql("BEGIN")
+
+
+# Writes nothing, but as a write it makes SQLite take (or wait for) the write lock.
+_TAKE_WRITE_LOCK = text("UPDATE releases SET id = id WHERE 0")
+
+
+def begin_writing(db_session: Session) -> None:
+    """Ends the session's transaction and starts one that, on SQLite, holds the write lock.
+
+    SQLite transactions begin deferred (so that reads share a snapshot). One that
+    has read and then writes must upgrade to the write lock; if another writer
+    committed since its first read, SQLite refuses at once ("database is
+    locked") instead of waiting for busy_timeout. A transaction whose first
+    statement writes waits its turn like any writer, and reads after it are
+    current. Call it after validating input, so a slow client never holds the
+    lock; objects loaded before are expired and reload on next use. PostgreSQL
+    needs none of this: row locks and unique constraints settle writers there.
+    """
+    db_session.rollback()
+    if db_session.get_bind().dialect.name == "sqlite":
+        db_session.execute(_TAKE_WRITE_LOCK)
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:

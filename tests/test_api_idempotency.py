@@ -204,7 +204,7 @@ def assert_one_release_for_all(app: Flask, responses: list[TestResponse], extern
 @pytest.mark.skipif(
     not POSTGRES_URL,
     reason="PostgreSQL only: on SQLite write requests take the write lock before their check "
-    "(feedsvc/web/api/transactions.py), so no two can pass it together",
+    "(feedsvc.db.begin_writing), so no two can pass it together",
 )
 def test_concurrent_duplicates_that_all_passed_the_check_create_one_release(
     api: Flask, token: dict[str, str], insert_rendezvous: None, integrity_errors: list[BaseException]

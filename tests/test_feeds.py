@@ -260,7 +260,9 @@ def test_limit_and_next_link_walk_every_release_once(filled: Flask, client: Flas
     assert len(seen) == 5
 
 
-@pytest.mark.parametrize("after", ["x", "1-", "-1", "1-2-3", "9" * 40 + "-1"])
+@pytest.mark.parametrize(
+    "after", ["x", "1-", "-1", "1-2-3", "9" * 40 + "-1", "999999999999999999-1", "1-99999999999999999999"]
+)
 def test_bad_cursor_is_400(filled: Flask, client: FlaskClient, after: str) -> None:
     assert client.get(f"/feed.atom?after={after}").status_code == 400
 

@@ -76,7 +76,12 @@ def decode_cursor(text: str) -> Cursor | None:
     micros, _, release_id = text.partition("-")
     if not (micros.isdigit() and release_id.isdigit()) or len(micros) > 18 or len(release_id) > 18:
         return None
-    published_at = datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC)
+    try:
+        published_at = datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC)
+    except (ValueError, OverflowError, OSError):  # beyond the years datetime can hold
+        return None
+    if int(release_id) > 2**63 - 1:
+        return None
     return Cursor(published_at=published_at, release_id=int(release_id))
 
 

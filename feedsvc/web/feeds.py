@@ -66,6 +66,7 @@ def _lift_due(states: dict[str, FeedState], now_us: int) -> list[tuple[str, int]
 def _lift(due: list[tuple[str, int]], now: datetime) -> None:
     """Embargoes ran out: bump the subjects once (another worker may have done it)."""
     session = db.session()
+    db.begin_writing(session)
     for key, seen in due:
         feed_versions.lift_embargo(session, key, seen, now)
     session.commit()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from feedsvc.db import begin_writing
 from feedsvc.models import City, FeedChange, FeedVersion, HubCursor, Region, Topic
 from feedsvc.store import feed_versions
 from feedsvc.store.feed_versions import from_micros
@@ -87,6 +88,7 @@ def feed_urls(session: Session, keys: Sequence[str], base_url: str) -> list[str]
 
 
 def lift_due_embargoes(session: Session, now_us: int) -> list[str]:
+    begin_writing(session)
     due = session.execute(
         select(FeedVersion.key, FeedVersion.next_lift_us).where(FeedVersion.next_lift_us <= now_us)
     ).all()

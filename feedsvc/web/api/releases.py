@@ -32,7 +32,6 @@ from feedsvc.store.tokens import may_write_city
 from feedsvc.web import urls
 from feedsvc.web.api.representation import ReleaseList, release_out
 from feedsvc.web.api.requests import Refusal, bearer_token, json_object, require_writer
-from feedsvc.web.api.transactions import begin_writing
 from feedsvc.web.feed_content import decode_cursor, encode_cursor
 from feedsvc.web.problems import problem
 
@@ -137,7 +136,7 @@ def publish() -> Response:
     session = db.session()
     authority = current_app.config["TAG_AUTHORITY"]
     for attempt in range(1, _CREATE_ATTEMPTS + 1):
-        begin_writing(session)
+        db.begin_writing(session)
         refs = _references(data.city, data.topics)
         _check_scope(token, refs)
         publisher = _publisher(token, refs)
@@ -184,7 +183,7 @@ def correct(release_id: int) -> Response:
     if not patch.model_fields_set:
         # Nothing to change is no change: no new revision, no new `updated` in the feeds.
         return _json(release_out(release))
-    begin_writing(db.session())
+    db.begin_writing(db.session())
     release = _writable_release(release_id, token)  # again: it may have changed meanwhile
     topics = patch.topics if patch.topics is not None else [topic.slug for topic in release.topics]
     refs = _references(patch.city or release.city.slug, topics)
@@ -197,7 +196,7 @@ def correct(release_id: int) -> Response:
 @blueprint.delete("/<int:release_id>")
 def retract(release_id: int) -> Response:
     token = require_writer()
-    begin_writing(db.session())
+    db.begin_writing(db.session())
     release = _writable_release(release_id, token)
     retract_release(db.session(), release, _now())
     db.session().commit()

@@ -21,7 +21,6 @@ from feedsvc.store.releases import release_by_id, retract_release
 from feedsvc.store.scope import Cursor
 from feedsvc.store.tokens import may_write_city
 from feedsvc.web import urls
-from feedsvc.web.api.transactions import begin_writing
 from feedsvc.web.feed_content import decode_cursor, encode_cursor
 from feedsvc.web.pages.errors import error_response
 from feedsvc.web.pages.head import Head
@@ -182,7 +181,7 @@ def create(token: Token) -> Response:
     if data is None:
         return _form_page(token, form, status=422)
     session = db.session()
-    begin_writing(session)  # after the checks, so a large body never holds the write lock
+    db.begin_writing(session)  # after the checks, so a large body never holds the write lock
     release = create_from_input(session, token, form, data, now(), current_app.config["TAG_AUTHORITY"])
     if release is None:
         session.rollback()
@@ -211,7 +210,7 @@ def update(token: Token, release_id: int) -> Response:
     patch = parse_change(form, release)
     if patch is None:
         return _form_page(token, form, release, status=422)
-    begin_writing(db.session())
+    db.begin_writing(db.session())
     release = _own_release(token, release_id)  # again: it may have changed meanwhile
     if isinstance(release, Response):
         return release
@@ -235,7 +234,7 @@ def retract_form(token: Token, release_id: int) -> Response:
 @blueprint.post("/<int:release_id>/retract")
 @signed_in
 def retract(token: Token, release_id: int) -> Response:
-    begin_writing(db.session())
+    db.begin_writing(db.session())
     release = _own_release(token, release_id)
     if isinstance(release, Response):
         return release
