@@ -116,3 +116,15 @@ def test_bad_paging_parameters_are_400(app: Flask, client: FlaskClient, query: s
     response = client.get(f"/feed.atom?{query}")
     assert response.status_code == 400
     assert response.content_type == "application/problem+json"
+
+
+def test_paging_links_of_a_search_keep_the_search(app: Flask, client: FlaskClient) -> None:
+    make_catalog(app)
+    for n in range(5):
+        add_release(app, title=f"Brückensanierung Abschnitt {n}", minutes_ago=100 - n)
+        add_release(app, title=f"Stadtfest Programm {n}", minutes_ago=50 - n)
+    second = client.get(links(client.get("/feed.atom?limit=2&q=Brückensanierung").data)["next"])
+    back = client.get(links(second.data)["previous"])
+    for body in (second.data, back.data):
+        titles = [entry.title for entry in feedparser.parse(body).entries]
+        assert len(titles) == 2 and all(title.startswith("Brückensanierung") for title in titles)

@@ -8,11 +8,11 @@ takes `now` from the caller, so embargoes follow one controllable clock.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
-from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.orm import Session
 
 from feedsvc.models import City, Publisher, Release, ReleaseImage, ReleaseTopic, Topic
 from feedsvc.schemas import FieldError, ImageIn, ReleaseIn, ReleasePatch
@@ -38,10 +38,41 @@ def release_by_external_id(session: Session, publisher_id: int, external_id: str
     return session.scalars(query).one_or_none()
 
 
-def _before(
-    date_column: QueryableAttribute[datetime], id_column: QueryableAttribute[int], cursor: Cursor
-) -> ColumnElement[bool]:
-    return tuple_(date_column, id_column) < tuple_(cursor.published_at, cursor.release_id)
+@dataclass(frozen=True)
+class _Walk:
+    """The visible releases of a scope as ids, with the (date, id) columns of the
+    index to walk: `release_topics` for topic scopes, `releases` otherwise."""
+
+    query: Select[int]
+    published_at: ColumnElement[datetime]
+    release_id: ColumnElement[int]
+
+    def position(self) -> ColumnElement[tuple[datetime, int]]:
+        return tuple_(self.published_at, self.release_id)
+
+
+def _visible(session: Session, scope: Scope, now: datetime, search: Search | None) -> _Walk:
+    walk: _Walk
+    if scope.topic_id is not None:
+        link = ReleaseTopic
+        query = (
+            select(link.release_id)
+            .join(Release, Release.id == link.release_id)
+            .where(link.topic_id == scope.topic_id, link.published_at <= now, Release.retracted_at.is_(None))
+        )
+        if scope.city_id is not None:
+            query = query.where(link.city_id == scope.city_id)
+        walk = _Walk(query, link.published_at.expression, link.release_id.expression)
+    else:
+        query = select(Release.id).where(Release.published_at <= now, Release.retracted_at.is_(None))
+        if scope.city_id is not None:
+            query = query.where(Release.city_id == scope.city_id)
+        walk = _Walk(query, Release.published_at.expression, Release.id.expression)
+    if scope.region_id is not None:  # with a topic (an API filter) joined, not indexed
+        walk = replace(walk, query=walk.query.where(Release.region_id == scope.region_id))
+    if search is not None:
+        walk = replace(walk, query=walk.query.where(matching(search, session.get_bind().dialect.name)))
+    return walk
 
 
 def newest_visible_ids(
@@ -60,38 +91,24 @@ def newest_visible_ids(
     changed at or after that instant (for clients that synchronise); `search`
     only those matching a full-text search (through its own index).
     """
-    query: Select[int]
-    if scope.topic_id is not None:
-        link = ReleaseTopic
-        query = (
-            select(link.release_id)
-            .join(Release, Release.id == link.release_id)
-            .where(link.topic_id == scope.topic_id, link.published_at <= now, Release.retracted_at.is_(None))
-            .order_by(link.published_at.desc(), link.release_id.desc())
-        )
-        if scope.city_id is not None:
-            query = query.where(link.city_id == scope.city_id)
-        if scope.region_id is not None:  # a topic in a region (API filter): joined, not indexed
-            query = query.where(Release.region_id == scope.region_id)
-        if after is not None:
-            query = query.where(_before(link.published_at, link.release_id, after))
-    else:
-        query = (
-            select(Release.id)
-            .where(Release.published_at <= now, Release.retracted_at.is_(None))
-            .order_by(Release.published_at.desc(), Release.id.desc())
-        )
-        if scope.city_id is not None:
-            query = query.where(Release.city_id == scope.city_id)
-        if scope.region_id is not None:
-            query = query.where(Release.region_id == scope.region_id)
-        if after is not None:
-            query = query.where(_before(Release.published_at, Release.id, after))
+    walk = _visible(session, scope, now, search)
+    query = walk.query.order_by(walk.published_at.desc(), walk.release_id.desc())
+    if after is not None:
+        query = query.where(walk.position() < tuple_(after.published_at, after.release_id))
     if updated_since is not None:
         query = query.where(Release.updated_at >= updated_since)
-    if search is not None:
-        query = query.where(matching(search, session.get_bind().dialect.name))
     return list(session.scalars(query.limit(limit)))
+
+
+def newer_visible_ids(
+    session: Session, scope: Scope, now: datetime, limit: int, before: Cursor, search: Search | None = None
+) -> list[int]:
+    """Ids of the visible releases just newer than `before`, newest first (an
+    RFC 5005 `previous` page): the same index walked forwards from the cursor."""
+    walk = _visible(session, scope, now, search)
+    query = walk.query.where(walk.position() > tuple_(before.published_at, before.release_id))
+    query = query.order_by(walk.published_at, walk.release_id)
+    return list(reversed(session.scalars(query.limit(limit)).all()))
 
 
 def releases_by_ids(session: Session, ids: Sequence[int]) -> list[Release]:
@@ -114,28 +131,8 @@ def newest_visible(
 
 
 def count_visible(session: Session, scope: Scope, now: datetime, search: Search | None = None) -> int:
-    if scope.topic_id is not None:
-        query = (
-            select(func.count())
-            .select_from(ReleaseTopic)
-            .join(Release, Release.id == ReleaseTopic.release_id)
-            .where(ReleaseTopic.topic_id == scope.topic_id, ReleaseTopic.published_at <= now)
-            .where(Release.retracted_at.is_(None))
-        )
-        if scope.city_id is not None:
-            query = query.where(ReleaseTopic.city_id == scope.city_id)
-        if scope.region_id is not None:
-            query = query.where(Release.region_id == scope.region_id)
-    else:
-        query = select(func.count()).select_from(Release).where(Release.published_at <= now)
-        query = query.where(Release.retracted_at.is_(None))
-        if scope.city_id is not None:
-            query = query.where(Release.city_id == scope.city_id)
-        if scope.region_id is not None:
-            query = query.where(Release.region_id == scope.region_id)
-    if search is not None:
-        query = query.where(matching(search, session.get_bind().dialect.name))
-    return int(session.scalar(query) or 0)
+    walk = _visible(session, scope, now, search)
+    return int(session.scalar(select(func.count()).select_from(walk.query.subquery())) or 0)
 
 
 def is_visible(release: Release, now: datetime) -> bool:
@@ -301,37 +298,3 @@ def _set_images(release: Release, images: Sequence[ImageIn]) -> None:
         )
         for position, image in enumerate(images)
     ]
-
-
-def newer_visible_ids(
-    session: Session, scope: Scope, now: datetime, limit: int, before: Cursor, search: Search | None = None
-) -> list[int]:
-    """Ids of the visible releases just newer than `before`, newest first (an
-    RFC 5005 `previous` page): the same index walked forwards from the cursor."""
-    query: Select[int]
-    if scope.topic_id is not None:
-        link = ReleaseTopic
-        position = tuple_(link.published_at, link.release_id) > tuple_(before.published_at, before.release_id)
-        query = (
-            select(link.release_id)
-            .join(Release, Release.id == link.release_id)
-            .where(link.topic_id == scope.topic_id, link.published_at <= now, Release.retracted_at.is_(None))
-            .where(position)
-            .order_by(link.published_at, link.release_id)
-        )
-        if scope.city_id is not None:
-            query = query.where(link.city_id == scope.city_id)
-    else:
-        position = tuple_(Release.published_at, Release.id) > tuple_(before.published_at, before.release_id)
-        query = (
-            select(Release.id)
-            .where(Release.published_at <= now, Release.retracted_at.is_(None), position)
-            .order_by(Release.published_at, Release.id)
-        )
-        if scope.city_id is not None:
-            query = query.where(Release.city_id == scope.city_id)
-        if scope.region_id is not None:
-            query = query.where(Release.region_id == scope.region_id)
-    if search is not None:
-        query = query.where(matching(search, session.get_bind().dialect.name))
-    return list(reversed(session.scalars(query.limit(limit)).all()))
