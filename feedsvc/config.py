@@ -5,7 +5,9 @@ Read when an app is created, never at import time.
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,10 +99,27 @@ def _ensure_secret_key(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
     if app.config["SECRET_KEY"]:
         return
-    # A random key still lets one process serve the publish form; it just cannot
-    # be shared, so say what breaks instead of refusing to start.
-    app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
-    app.logger.warning(
-        "FEEDSVC_SECRET_KEY is not set: using a random key. Sign-ins to /publish will not "
-        "survive a restart and will not work across several worker processes; set it in production."
+    # Without a configured key, one is made once and kept in the instance folder:
+    # every worker on this machine shares it and sign-ins survive restarts. Several
+    # app servers still need one FEEDSVC_SECRET_KEY, so say so.
+    app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+    app.logger.info(
+        "FEEDSVC_SECRET_KEY is not set: using the key kept in the instance folder; "
+        "set it when several app servers share the publish form."
     )
+
+
+def _instance_secret(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another worker may be writing it this instant
+            if secret := path.read_text(encoding="ascii").strip():
+                return secret
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty: delete it or set FEEDSVC_SECRET_KEY") from None
+    secret = secrets.token_urlsafe(32)
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(secret)
+    return secret
