@@ -203,6 +203,22 @@ class Release(Base):
             sqlite_where=text("retracted_at IS NOT NULL"),
             postgresql_where=text("retracted_at IS NOT NULL"),
         ),
+        # The same for city and region feeds, so their tombstone query never
+        # walks the city's (or region's) whole feed index.
+        Index(
+            "ix_releases_city_retracted",
+            "city_id",
+            "retracted_at",
+            sqlite_where=text("retracted_at IS NOT NULL"),
+            postgresql_where=text("retracted_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_releases_region_retracted",
+            "region_id",
+            "retracted_at",
+            sqlite_where=text("retracted_at IS NOT NULL"),
+            postgresql_where=text("retracted_at IS NOT NULL"),
+        ),
     )
 
     @property

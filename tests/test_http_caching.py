@@ -218,3 +218,11 @@ def test_a_cached_feed_is_not_rendered_again_while_nothing_changes(
     client.get("/cities/rosenheim/feed.atom")
     with filled.app_context():
         assert feeds.feed_cache().get("http://feeds.example.test/cities/rosenheim/feed.atom") is entry
+
+
+def test_feeds_neither_read_nor_set_session_cookies(filled: Flask, client: FlaskClient) -> None:
+    client.set_cookie("session", "tampered.cookie.value")
+    response = client.get("/cities/rosenheim/feed.atom")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")

@@ -104,7 +104,7 @@ def test_the_session_holds_the_token_id_but_never_its_secret(app: Flask, client:
     token_id, secret = make_token(app)
     response = sign_in(client, secret)
     assert secret not in response.headers["Set-Cookie"]
-    with client.session_transaction() as session:
+    with client.session_transaction("/publish") as session:
         assert session["publish_token_id"] == token_id
         # A fresh session: the CSRF secret from before signing in is gone too.
         assert set(session) == {"publish_token_id"}
@@ -123,7 +123,7 @@ def test_unknown_and_read_only_tokens_cannot_sign_in(app: Flask, client: FlaskCl
 
 def test_revoking_the_token_signs_its_users_out(signed_in: FlaskClient, app: Flask, clock: FakeClock) -> None:
     with app.app_context():
-        with signed_in.session_transaction() as session:
+        with signed_in.session_transaction("/publish") as session:
             token = token_by_id(db.session(), session["publish_token_id"])
         assert token is not None
         revoke_token(token, clock())

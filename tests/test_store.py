@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from feedsvc import db
 from feedsvc.models import Release
-from feedsvc.store.releases import newest_visible_ids
+from feedsvc.store.releases import newest_visible_ids, recently_retracted
 from feedsvc.store.scope import Cursor, Scope
 from tests.conftest import POSTGRES_URL
 from tests.factories import add_release, get_release, make_catalog
@@ -41,7 +41,7 @@ def test_naive_datetimes_are_refused(app: Flask) -> None:
             session.flush()
 
 
-def _plan(session: Session, scope: Scope, after: Cursor | None = None) -> str:
+def _plan(session: Session, scope: Scope, after: Cursor | None = None, query: str = "newest") -> str:
     captured: list[str] = []
     connection = session.connection()
 
@@ -54,7 +54,10 @@ def _plan(session: Session, scope: Scope, after: Cursor | None = None) -> str:
 
     event.listen(connection, "before_cursor_execute", explain)
     try:
-        newest_visible_ids(session, scope, datetime.now(UTC), 50, after)
+        if query == "newest":
+            newest_visible_ids(session, scope, datetime.now(UTC), 50, after)
+        else:
+            recently_retracted(session, scope, datetime(2026, 1, 1, tzinfo=UTC))
     finally:
         event.remove(connection, "before_cursor_execute", explain)
     return captured[0]
@@ -85,3 +88,20 @@ def test_newest_releases_of_every_scope_are_an_index_range_scan(app: Flask, scop
 def test_sqlite_runs_in_wal_mode(app: Flask) -> None:
     with app.app_context():
         assert db.session().execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    ("scope", "index"),
+    [
+        (Scope(), "ix_releases_retracted"),
+        (Scope(city_id=1), "ix_releases_city_retracted"),
+        (Scope(region_id=1), "ix_releases_region_retracted"),
+        (Scope(topic_id=1), "ix_releases_retracted"),
+    ],
+)
+def test_tombstone_queries_read_only_retracted_rows(app: Flask, scope: Scope, index: str) -> None:
+    make_catalog(app)
+    with app.app_context():
+        plan = _plan(db.session(), scope, query="retracted")
+        assert index in plan, plan

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import format_datetime
 
 import brotli
 from sqlalchemy import Engine
@@ -47,6 +48,7 @@ class RenderedFeed:
     # An RFC 5005 archive page: its releases are complete, so caches may keep it long.
     archive: bool = False
     _encoded: dict[str, bytes] = field(default_factory=dict)
+    _headers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def etag(self, encoding: str) -> str:
@@ -63,6 +65,22 @@ class RenderedFeed:
                 else:
                     self._encoded[encoding] = brotli.compress(self.body, quality=5)
             return self._encoded[encoding]
+
+    def headers(self, encoding: str) -> list[tuple[str, str]]:
+        """The validators and links of a response, built once per encoding."""
+        with self._lock:
+            if encoding not in self._headers:
+                modified = format_datetime(self.last_modified.replace(microsecond=0), usegmt=True)
+                headers = [
+                    ("ETag", f'"{self.etag(encoding)}"'),
+                    ("Last-Modified", modified),
+                    ("Vary", "Accept-Encoding"),
+                    ("Link", ", ".join(f'<{href}>; rel="{rel}"' for href, rel in self.links)),
+                ]
+                if encoding != "identity":
+                    headers.append(("Content-Encoding", encoding))
+                self._headers[encoding] = headers
+            return self._headers[encoding]
 
     @property
     def size(self) -> int:

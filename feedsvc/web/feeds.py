@@ -25,7 +25,7 @@ from feedsvc.web.feed_cache import FeedCache, RenderedFeed, StateReader, choose_
 from feedsvc.web.feed_content import Subject, feed_of, find_subject
 from feedsvc.web.feed_query import FeedQuery, paging_links, parse_query
 from feedsvc.web.health import is_outage
-from feedsvc.web.http_caching import answer, unavailable
+from feedsvc.web.http_caching import answer, client_holds, unavailable
 from feedsvc.web.problems import problem
 from feedsvc.web.readers import feed_reader_token
 
@@ -194,9 +194,8 @@ def _current(
     if cached is not None:
         # A client holding a validator we have never handed out saw a newer
         # version on another worker: look again instead of trusting our memo.
-        fresh = bool(request.if_none_match) and not any(
-            cached.etag(encoding) in request.if_none_match for encoding in ("identity", "gzip", "br")
-        )
+        if_none_match = request.environ.get("HTTP_IF_NONE_MATCH", "")
+        fresh = bool(if_none_match) and not client_holds(cached, if_none_match)
         states = state_reader().states(cached.keys, fresh=fresh)
         due = _lift_due({cached.keys[0]: states[cached.keys[0]]}, micros(now))
         if not due and cached.is_current(states):

@@ -11,6 +11,7 @@ from flask import Flask
 from feedsvc.web import urls
 from feedsvc.web.pages import directory, errors, formatting, overview, publish, release, security
 from feedsvc.web.pages.head import SITE_NAME
+from feedsvc.web.pages.publish_session import PublishOnlySessions
 
 
 def init_app(app: Flask) -> None:
@@ -22,6 +23,7 @@ def init_app(app: Flask) -> None:
         release_path=urls.release_path,
         site_name=SITE_NAME,
     )
+    app.session_interface = PublishOnlySessions()
     formatting.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import request, session
+from flask import Flask, Request, Response, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from feedsvc import db
 from feedsvc.models import Token
@@ -21,6 +22,7 @@ TOKEN_KEY = "publish_token_id"
 CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 WRITER_ROLES = ("publisher", "admin")
+PUBLISH_PREFIX = "/publish"
 
 
 def current_token() -> Token | None:
@@ -62,3 +64,22 @@ def csrf_ok() -> bool:
     expected = session.get(CSRF_KEY)
     given = request.form.get(CSRF_FIELD, "")
     return isinstance(expected, str) and hmac.compare_digest(expected.encode(), given.encode())
+
+
+class PublishOnlySessions(SecureCookieSessionInterface):
+    """Session cookies exist only under /publish.
+
+    Everything else (every feed poll) is read-only and anonymous: skipping the
+    cookie there saves verifying a signature on each request, and a session can
+    never leak into a cacheable response.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.path.startswith(PUBLISH_PREFIX):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if self.is_null_session(session):
+            return
+        super().save_session(app, session, response)
