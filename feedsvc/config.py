@@ -40,7 +40,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "FEED_STALE_IF_ERROR": 86400,
         "TOMBSTONE_DAYS": 30,
         # Bytes of rendered feeds each worker keeps in memory.
-        "FEED_CACHE_BYTES": 64 * 1024 * 1024,
+        "FEED_CACHE_BYTES": 32 * 1024 * 1024,
+        # Proxies in front (nginx: 1) whose X-Forwarded-For/-Proto/-Host are trusted.
+        "PROXY_COUNT": 0,
         # PostgreSQL: seconds a worker trusts the change counters it read
         # (SQLite learns of every commit at once through PRAGMA data_version).
         "FEED_STATE_TTL": 1.0,
@@ -83,6 +85,7 @@ def configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         "FEED_STALE_WHILE_REVALIDATE",
         "FEED_STALE_IF_ERROR",
         "MAX_CONTENT_LENGTH",
+        "PROXY_COUNT",
     ):
         value = int(app.config[key])
         if value < 0:

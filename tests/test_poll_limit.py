@@ -67,3 +67,16 @@ def test_an_unreachable_redis_lets_requests_pass(make_app: AppFactory) -> None:
     make_catalog(app)
     client = app.test_client()
     assert [client.get("/feed.atom").status_code for _ in range(3)] == [200, 200, 200]
+
+
+@needs_redis
+def test_behind_a_trusted_proxy_clients_are_told_apart_by_forwarded_for(make_app: AppFactory) -> None:
+    app = make_app(
+        POLL_LIMIT_REDIS_URL=REDIS_URL, POLL_LIMIT=1, PROXY_COUNT=1, BASE_URL=f"http://{uuid.uuid4().hex}.test"
+    )
+    make_catalog(app)
+    client = app.test_client()
+    first = {"X-Forwarded-For": "198.51.100.7"}
+    assert client.get("/feed.atom", headers=first).status_code == 200
+    assert client.get("/feed.atom", headers=first).status_code == 429
+    assert client.get("/feed.atom", headers={"X-Forwarded-For": "198.51.100.8"}).status_code == 200

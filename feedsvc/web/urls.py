@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from flask import current_app, request
@@ -37,8 +38,14 @@ def feed_path(subject: str, fmt: str) -> str:
     return f"{subject}/feed.{fmt}"
 
 
+@lru_cache(maxsize=16384)
+def _title_slug(title: str) -> str:
+    # Transliterating a title costs ~50 µs; a feed page links 50 of them per render.
+    return slugify_de(title, max_length=60)
+
+
 def release_path(release: Release) -> str:
-    slug = slugify_de(release.title, max_length=60)
+    slug = _title_slug(release.title)
     return f"/releases/{release.id}-{slug}" if slug else f"/releases/{release.id}"
 
 
