@@ -206,3 +206,12 @@ def test_a_retracted_release_is_gone(visit: int, app: Flask, client: FlaskClient
 )
 def test_unknown_releases_answer_a_german_404_page(visit: int, client: FlaskClient, path: str) -> None:
     assert text_of(page(client, path, status=404).cssselect("h1")[0]) == "Seite nicht gefunden"
+
+
+def test_a_corrected_release_carries_a_schema_org_correction(app: Flask, client: FlaskClient) -> None:
+    make_catalog(app)
+    release_id = add_release(app, correction_note="Uhrzeit berichtigt")
+    doc = page(client, client.get(f"/releases/{release_id}").headers["Location"])
+    article = json.loads(doc.cssselect("script[type='application/ld+json']")[0].text or "")
+    assert article["correction"]["@type"] == "CorrectionComment"
+    assert article["correction"]["text"] == "Uhrzeit berichtigt"

@@ -43,6 +43,13 @@ def news_article(release: Release, page_url: str, city_url: str) -> dict[str, An
         ]
     if release.source_url:
         article["isBasedOn"] = release.source_url
+    if release.correction_note:
+        # schema.org: a CorrectionComment tells what was corrected, and when.
+        article["correction"] = {
+            "@type": "CorrectionComment",
+            "text": release.correction_note,
+            "datePublished": iso_datetime(release.updated_at),
+        }
     return article
 
 
