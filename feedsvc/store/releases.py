@@ -183,6 +183,7 @@ def create_release(
         summary_derived=not data.summary,
         author=data.author or publisher.name,
         language=data.language,
+        correction_note=data.correction_note,
         # Unique placeholder until the id is known; replaced before commit.
         guid=f"pending:{publisher.id}:{data.content_hash()}:{now.timestamp()}",
     )
