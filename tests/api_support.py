@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 from werkzeug.test import TestResponse
@@ -17,6 +18,7 @@ from feedsvc import db
 from feedsvc.models import Base
 from feedsvc.store import catalog
 from feedsvc.store.tokens import create_token
+from tests.factories import make_catalog
 
 PROBLEM = "application/problem+json"
 # A release as a press office would send it; tests change what they are about.
@@ -92,3 +94,16 @@ def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
             rows = session.execute(select(table)).all()
             dump[table.name] = sorted((tuple(row) for row in rows), key=repr)
         return dump
+
+
+@pytest.fixture
+def api(app: Flask) -> Flask:
+    """The app with the small test catalog, ready for API calls."""
+    make_catalog(app)
+    return app
+
+
+@pytest.fixture
+def token(api: Flask) -> dict[str, str]:
+    """Authorization headers of a Rosenheim press office token."""
+    return bearer(make_token(api))

@@ -21,6 +21,9 @@ from sqlalchemy import text
 from feedsvc import create_app, db, schema
 from feedsvc.models import Base
 
+# Fixtures of the API tests (api, token) live beside their helpers.
+pytest_plugins = ["tests.api_support"]
+
 POSTGRES_URL = os.environ.get("FEEDSVC_TEST_DATABASE_URL", "")
 BASE_URL = "http://feeds.example.test"
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"

@@ -21,21 +21,9 @@ from feedsvc import db
 from feedsvc.models import Release
 from tests.api_support import RELEASE, bearer, make_token, problem_of, snapshot
 from tests.conftest import BASE_URL, POSTGRES_URL, FakeClock
-from tests.factories import make_catalog
 
 RECORD = {**RELEASE, "external_id": "ro-2026-117"}
 THREADS = 8
-
-
-@pytest.fixture
-def api(app: Flask) -> Flask:
-    make_catalog(app)
-    return app
-
-
-@pytest.fixture
-def token(api: Flask) -> dict[str, str]:
-    return bearer(make_token(api))
 
 
 def rows_with_external_id(app: Flask, external_id: str) -> int:

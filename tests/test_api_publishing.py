@@ -17,7 +17,7 @@ from feedsvc import db
 from feedsvc.models import Release
 from tests.api_support import RELEASE, bearer, make_token, problem_of, snapshot
 from tests.conftest import BASE_URL, FakeClock
-from tests.factories import add_release, make_catalog
+from tests.factories import add_release
 
 FORMATS = ("atom", "rss", "json")
 FEEDS = (
@@ -27,17 +27,6 @@ FEEDS = (
     "/cities/rosenheim/topics/verkehr/feed",
     "/regions/region-rosenheim/feed",
 )
-
-
-@pytest.fixture
-def api(app: Flask) -> Flask:
-    make_catalog(app)
-    return app
-
-
-@pytest.fixture
-def token(api: Flask) -> dict[str, str]:
-    return bearer(make_token(api))
 
 
 def publish(client: FlaskClient, token: dict[str, str], **changes: Any) -> dict[str, Any]:

@@ -13,21 +13,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.api_support import RELEASE, bearer, make_token
-from tests.factories import make_catalog
+from tests.api_support import RELEASE
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-@pytest.fixture
-def api(app: Flask) -> Flask:
-    make_catalog(app)
-    return app
-
-
-@pytest.fixture
-def token(api: Flask) -> dict[str, str]:
-    return bearer(make_token(api))
 
 
 def publish_raw(client: FlaskClient, token: dict[str, str], document: str) -> dict[str, Any]:

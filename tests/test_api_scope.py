@@ -16,13 +16,7 @@ from feedsvc.models import Token
 from feedsvc.store.tokens import revoke_token
 from tests.api_support import RELEASE, bearer, make_token, problem_of, snapshot
 from tests.conftest import FakeClock
-from tests.factories import add_release, make_catalog
-
-
-@pytest.fixture
-def api(app: Flask) -> Flask:
-    make_catalog(app)
-    return app
+from tests.factories import add_release
 
 
 @pytest.fixture

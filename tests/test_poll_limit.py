@@ -72,7 +72,10 @@ def test_an_unreachable_redis_lets_requests_pass(make_app: AppFactory) -> None:
 @needs_redis
 def test_behind_a_trusted_proxy_clients_are_told_apart_by_forwarded_for(make_app: AppFactory) -> None:
     app = make_app(
-        POLL_LIMIT_REDIS_URL=REDIS_URL, POLL_LIMIT=1, PROXY_COUNT=1, BASE_URL=f"http://{uuid.uuid4().hex}.test"
+        POLL_LIMIT_REDIS_URL=REDIS_URL,
+        POLL_LIMIT=1,
+        PROXY_COUNT=1,
+        BASE_URL=f"http://{uuid.uuid4().hex}.test",
     )
     make_catalog(app)
     client = app.test_client()
