@@ -40,7 +40,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "FEED_STALE_IF_ERROR": 86400,
         "TOMBSTONE_DAYS": 30,
         # Bytes of rendered feeds each worker keeps in memory.
-        "FEED_CACHE_BYTES": 32 * 1024 * 1024,
+        "FEED_CACHE_BYTES": 56 * 1024 * 1024,
         # Proxies in front (nginx: 1) whose X-Forwarded-For/-Proto/-Host are trusted.
         "PROXY_COUNT": 0,
         # PostgreSQL: seconds a worker trusts the change counters it read

@@ -33,6 +33,7 @@ blueprint = Blueprint("feeds", __name__)
 
 # Far enough ahead to count every embargoed release as visible, near enough for any backend.
 EMBARGO_HORIZON = datetime(9999, 1, 1, tzinfo=UTC)
+PLAIN_QUERY = FeedQuery()
 _CACHE = "feedsvc.feed_cache"
 _STATES = "feedsvc.feed_states"
 
@@ -158,16 +159,23 @@ def _render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: d
 def feed(fmt: str, city: str | None = None, topic: str | None = None, region: str | None = None) -> Response:
     if fmt not in FORMATS:
         abort(404)
-    query = parse_query(request.args)
+    # Every poll comes through here: read the WSGI environ directly where a
+    # parsed header is not needed (most polls carry no query string at all).
+    environ = request.environ
+    query = parse_query(request.args) if environ.get("QUERY_STRING") else PLAIN_QUERY
     if isinstance(query, str):
         return problem(400, query)
     now = current_app.config["CLOCK"]()
-    if "Authorization" in request.headers:
+    if "HTTP_AUTHORIZATION" in environ:
         return private_feed(fmt, query, now, (city, topic, region))
     cache_key = urls.absolute(request.path, query.params())
     if (too_often := poll_limit.refused(cache_key)) is not None:
         return too_often
-    encoding = choose_encoding(request.accept_encodings.quality)
+    encoding = (
+        choose_encoding(request.accept_encodings.quality)
+        if environ.get("HTTP_ACCEPT_ENCODING")
+        else "identity"
+    )
     cached = feed_cache().get(cache_key)
     try:
         entry = _current(cached, fmt, query, cache_key, now, (city, topic, region))
