@@ -167,3 +167,14 @@ def test_pages_are_german_with_a_skip_link_and_alt_text_on_every_image(
     assert doc.cssselect(f"main{skip.get('href')}")
     assert all(image.get("alt") is not None for image in doc.iter("img"))
     assert len(doc.cssselect("h1")) == 1
+
+
+def test_counts_follow_every_change_of_their_subject(filled: Flask, client: FlaskClient) -> None:
+    def verkehr_chip() -> str:
+        chips = [text_of(link) for link in page(client, "/").cssselect(".chips a")]
+        return next(chip for chip in chips if chip.startswith("Verkehr"))
+
+    assert verkehr_chip() == "Verkehr 3"
+    assert verkehr_chip() == "Verkehr 3", "remembered while nothing changes"
+    add_release(filled, title="Neue Ampel", topics=("verkehr",), minutes_ago=0)
+    assert verkehr_chip() == "Verkehr 4"

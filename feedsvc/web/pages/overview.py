@@ -9,10 +9,11 @@ from flask import Blueprint, Response, abort, request
 
 from feedsvc import db
 from feedsvc.store.feed_versions import next_embargo
-from feedsvc.store.releases import count_visible, newest_visible
+from feedsvc.store.releases import newest_visible
 from feedsvc.store.scope import Cursor
 from feedsvc.web import urls
 from feedsvc.web.feed_content import decode_cursor, encode_cursor
+from feedsvc.web.pages import counts
 from feedsvc.web.pages.errors import page_error
 from feedsvc.web.pages.head import SITE_NAME, Head
 from feedsvc.web.pages.overview_content import Overview, find_overview
@@ -54,7 +55,7 @@ def _overview_page(found: Overview, after: Cursor | None) -> Response:
         head=_head(found, after),
         overview=found,
         releases=releases,
-        total=count_visible(session, scope, moment),
+        total=counts.total(session, scope, moment),
         older=older,
         is_first_page=after is None,
     )

@@ -11,9 +11,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from feedsvc.models import City, Region, Topic
-from feedsvc.store import browse, catalog
+from feedsvc.store import catalog
 from feedsvc.web import urls
 from feedsvc.web.feed_content import Subject, subject_of
+from feedsvc.web.pages import counts as counts_memo
 from feedsvc.web.pages.head import FeedLink, feed_links
 
 
@@ -79,14 +80,14 @@ def find_overview(
 
 def home_overview(session: Session, now: datetime) -> Overview:
     subject = subject_of()
-    counts = browse.city_counts(session, now)
+    counts = counts_memo.city_counts(session, now)
     groups = [
         RegionGroup(region, [(city, counts.get(city.id, 0)) for city in region.cities])
         for region in catalog.regions(session)
     ]
     chips = [
         Chip(topic.name, urls.subject_path(topic=topic), count)
-        for topic, count in browse.topic_counts(session, now)
+        for topic, count in counts_memo.topic_counts(session, now)
     ]
     return Overview(
         subject=subject,
@@ -102,7 +103,7 @@ def home_overview(session: Session, now: datetime) -> Overview:
 def city_overview(session: Session, now: datetime, city: City, topic: Topic | None) -> Overview:
     subject = subject_of(city=city, topic=topic)
     city_path = urls.subject_path(city=city)
-    counts = browse.topic_counts(session, now, city_id=city.id)
+    counts = counts_memo.topic_counts(session, now, city_id=city.id)
     chips = [Chip("Alle Themen", city_path, current=topic is None)]
     chips += [
         Chip(
@@ -142,7 +143,7 @@ def city_overview(session: Session, now: datetime, city: City, topic: Topic | No
 
 def topic_overview(session: Session, now: datetime, topic: Topic) -> Overview:
     subject = subject_of(topic=topic)
-    counts = browse.city_counts(session, now, topic_id=topic.id)
+    counts = counts_memo.city_counts(session, now, topic_id=topic.id)
     chips = [
         Chip(city.name, urls.subject_path(city=city, topic=topic), counts[city.id])
         for city in catalog.cities(session)
@@ -161,7 +162,7 @@ def topic_overview(session: Session, now: datetime, topic: Topic) -> Overview:
 
 def region_overview(session: Session, now: datetime, region: Region) -> Overview:
     subject = subject_of(region=region)
-    counts = browse.city_counts(session, now)
+    counts = counts_memo.city_counts(session, now)
     chips = [Chip(city.name, urls.subject_path(city=city), counts.get(city.id, 0)) for city in region.cities]
     subscriptions = [subscription(f"Alle Meldungen: {region.name}", subject)]
     subscriptions += [subscription(city.name, subject_of(city=city)) for city in region.cities]

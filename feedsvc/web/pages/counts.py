@@ -1,0 +1,76 @@
+"""Counts on overview pages, kept per worker until their subject changes.
+
+Counting visible releases reads every row of a subject (at a million releases
+the front page's counts took seconds). A count only changes when its subject's
+change counter (`feed_versions`) does, so each worker computes it once per
+change, like a rendered feed. An embargo that ran out but that no reader or
+notifier has lifted yet makes a count lag for a moment; it never runs ahead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from feedsvc.models import Topic
+from feedsvc.store import browse, catalog
+from feedsvc.store.feed_versions import ALL_KEY, CATALOG_KEY, scope_key
+from feedsvc.store.releases import count_visible
+from feedsvc.store.scope import Scope
+from feedsvc.web.feeds import state_reader
+
+_MEMO = "feedsvc.page_counts"
+_LOCK = threading.Lock()
+MAX_REMEMBERED = 1024
+T = TypeVar("T")
+
+
+def _remembered(subject_key: str, label: str, compute: Callable[[], T]) -> T:
+    states = state_reader().states([subject_key, CATALOG_KEY])
+    stamp = (states[subject_key].version, states[CATALOG_KEY].version)
+    memo: OrderedDict[tuple[str, str], tuple[tuple[int, int], Any]] = current_app.extensions.setdefault(
+        _MEMO, OrderedDict()
+    )
+    key = (subject_key, label)
+    with _LOCK:
+        hit = memo.get(key)
+    if hit is not None and hit[0] == stamp:
+        value: T = hit[1]
+        return value
+    value = compute()
+    with _LOCK:
+        memo[key] = (stamp, value)
+        memo.move_to_end(key)
+        while len(memo) > MAX_REMEMBERED:
+            memo.popitem(last=False)
+    return value
+
+
+def total(session: Session, scope: Scope, now: datetime) -> int:
+    return _remembered(scope_key(scope), "total", lambda: count_visible(session, scope, now))
+
+
+def city_counts(session: Session, now: datetime, topic_id: int | None = None) -> dict[int, int]:
+    subject = ALL_KEY if topic_id is None else f"topic:{topic_id}"
+    return _remembered(subject, "cities", lambda: browse.city_counts(session, now, topic_id=topic_id))
+
+
+def topic_counts(
+    session: Session, now: datetime, city_id: int | None = None, region_id: int | None = None
+) -> list[tuple[Topic, int]]:
+    subject = f"city:{city_id}" if city_id else f"region:{region_id}" if region_id else ALL_KEY
+
+    def compute() -> list[tuple[int, int]]:
+        found = browse.topic_counts(session, now, city_id=city_id, region_id=region_id)
+        return [(topic.id, count) for topic, count in found]
+
+    # Only ids are remembered: rows must not outlive the session they came from.
+    by_id = {topic.id: topic for topic in catalog.topics(session)}
+    counted = _remembered(subject, "topics", compute)
+    return [(by_id[topic_id], count) for topic_id, count in counted if topic_id in by_id]
