@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from bench.loadgen import WrkResult
 from bench.measure import ColdRender
 
-# Targets (issue #4): ratios to the floor / to nginx static, and absolute limits.
+# Targets of the benchmark: ratios to the floor / to nginx static, and absolute limits.
 HOT_VS_FLOOR = 0.9
 NOT_MODIFIED_VS_FLOOR = 0.9
 SPREAD_VS_FLOOR = 0.8

@@ -1,21 +1,21 @@
 """Atom 1.0 and RSS 2.0 through feedgen 1.0.0 — the only module that imports feedgen.
 
-Workarounds for the bugs listed in /work/shared/FEEDGEN.md, each covered by
+Workarounds for feedgen's known bugs and gaps, each covered by
 tests/test_feed_writers.py:
 
-- #1 (feedgen #135): `FeedEntry.atom_entry` keeps only `href` of entry links, turning
+- feedgen #135: `FeedEntry.atom_entry` keeps only `href` of entry links, turning
   enclosures into extra alternates. `_Entry.atom_entry` copies the attributes back.
-- #2: entries are added with `order="append"`, so the given order is kept.
-- #3: every `updated` comes from the data; a re-render gives identical bytes.
-- #7: bodies use `type="html"`, never `CDATA`.
-- #9: the `rel=alternate` link is added last, so RSS `<channel><link>` is the HTML page.
-- #10, #17, #18, #23: hub/paging links in RSS, Media RSS caption and credit, `sy:*`, `fh:*`
+- entries are added with `order="append"`, so the given order is kept.
+- every `updated` comes from the data; a re-render gives identical bytes.
+- bodies use `type="html"`, never `CDATA`.
+- the `rel=alternate` link is added last, so RSS `<channel><link>` is the HTML page.
+- hub/paging links in RSS, Media RSS caption and credit, `sy:*`, `fh:*`
   and tombstones come from `extensions`, with namespaces declared once on the root.
-- #12: one `FeedGenerator` per render and format.
-- #14: categories carry term and scheme only (no label), so Atom and RSS agree.
-- #15: RSS has one `<enclosure>`; feedgen picks the last image, `_Entry.rss_entry` the first.
-- #21: `generator('')` and `docs('')` suppress `<generator>` and `<docs>`.
-- #22: `formatRFC2822` calls `locale.setlocale` (process-global, racy); it is replaced by
+- one `FeedGenerator` per render and format.
+- categories carry term and scheme only (no label), so Atom and RSS agree.
+- RSS has one `<enclosure>`; feedgen picks the last image, `_Entry.rss_entry` the first.
+- `generator('')` and `docs('')` suppress `<generator>` and `<docs>`.
+- `formatRFC2822` calls `locale.setlocale` (process-global, racy); it is replaced by
   `email.utils.format_datetime` in `feedgen.feed` and `feedgen.entry` at import.
 """
 
@@ -44,7 +44,7 @@ _LINK_ATTRS = ("rel", "type", "hreflang", "title", "length")
 
 
 def _format_rfc2822(value: datetime) -> str:
-    """Locale-free RFC 2822 date, e.g. `Fri, 01 Mar 2024 09:30:00 +0100` (FEEDGEN #22)."""
+    """Locale-free RFC 2822 date, e.g. `Fri, 01 Mar 2024 09:30:00 +0100`."""
     return email.utils.format_datetime(value)
 
 
@@ -57,7 +57,7 @@ class _Entry(FeedEntry):  # type: ignore[misc]  # feedgen is untyped
 
     def atom_entry(self, extensions: bool = True) -> etree._Element:
         element: etree._Element = super().atom_entry(extensions=extensions)
-        # FEEDGEN #1 / feedgen #135: the <link> loop rebinds its loop variable, so only
+        # feedgen #135: the <link> loop rebinds its loop variable, so only
         # href survives. The <link> children are written in the order of self.link().
         elements = [child for child in element if child.tag == "link"]
         for link_element, data in zip(elements, self.link() or [], strict=True):
@@ -68,7 +68,7 @@ class _Entry(FeedEntry):  # type: ignore[misc]  # feedgen is untyped
 
     def rss_entry(self, extensions: bool = True) -> etree._Element:
         element: etree._Element = super().rss_entry(extensions=extensions)
-        # FEEDGEN #15: feedgen keeps the last enclosure; the first image is the lead image.
+        # feedgen keeps the last enclosure; the first image is the lead image.
         enclosures = [link for link in self.link() or [] if link.get("rel") == "enclosure"]
         enclosure = element.find("enclosure")
         if enclosure is not None and enclosures:
@@ -89,7 +89,7 @@ def _person(person: Person) -> dict[str, str]:
 
 
 def _add_entry(fg: FeedGenerator, entry: Entry, feed: Feed) -> None:
-    fe = fg.add_entry(_Entry(), order="append")  # FEEDGEN #2
+    fe = fg.add_entry(_Entry(), order="append")  # feedgen prepends by default
     fe.feedsvc.configure(entry, feed.language)
     fe.id(entry.id)  # Atom <id> and RSS <guid isPermaLink="false">
     fe.title(entry.title)
@@ -102,18 +102,18 @@ def _add_entry(fg: FeedGenerator, entry: Entry, feed: Feed) -> None:
         fe.link(href=image.url, rel="enclosure", type=image.type, length=str(image.length))
     content = entry_content_html(entry)
     if content:
-        fe.content(content, type="html")  # never CDATA (FEEDGEN #7)
+        fe.content(content, type="html")  # never CDATA
     if entry.summary:
         fe.summary(entry.summary)  # plain text: Atom type text, RSS <description>
     for category in entry.categories:
-        fe.category(term=category.term, scheme=category.scheme)  # no label (FEEDGEN #14)
+        fe.category(term=category.term, scheme=category.scheme)  # no label
 
 
 def _generator(feed: Feed, fmt: Literal["atom", "rss"]) -> FeedGenerator:
     fg = FeedGenerator()
     fg.register_extension(EXTENSION_NAME, FeedsvcFeedExtension, FeedsvcEntryExtension, atom=True, rss=True)
     fg.feedsvc.configure(feed, fmt)
-    fg.generator("")  # FEEDGEN #21
+    fg.generator("")  # no <generator> naming the library version
     fg.docs("")
     fg.id(feed.id)
     fg.title(feed.title)
@@ -132,7 +132,7 @@ def _generator(feed: Feed, fmt: Literal["atom", "rss"]) -> FeedGenerator:
     fg.link(href=feed.self_url, rel="self", type=ATOM_TYPE if fmt == "atom" else RSS_TYPE)
     for rel, href in extra_links(feed):  # Atom links; RSS gets them from the extension
         fg.link(href=href, rel=rel)
-    fg.link(href=feed.alternate_url, rel="alternate", type="text/html")  # last (FEEDGEN #9)
+    fg.link(href=feed.alternate_url, rel="alternate", type="text/html")  # last: RSS takes the last link
     for entry in feed.entries:
         _add_entry(fg, entry, feed)
     return fg

@@ -5,7 +5,7 @@ typing, so this module needs lxml only; `atom_rss` registers them with
 `FeedGenerator.register_extension`. One generator is built per format, so each instance is
 told its format and data through `configure` before rendering.
 
-Feed level (FEEDGEN.md §3, gotchas 10, 18, 23):
+Feed level (what feedgen's RSS drops or lacks):
 - RSS `atom:link` for hub/paging links (feedgen's RSS keeps only the first `rel=self`);
 - RSS `<sy:updatePeriod>`/`<sy:updateFrequency>`, lowercase as the module specifies;
 - RFC 5005 `<fh:complete/>` / `<fh:archive/>` in Atom and RSS;
@@ -155,7 +155,7 @@ class FeedsvcEntryExtension:
         return self._entry
 
     def extend_ns(self) -> dict[str, str]:
-        return {}  # declared on the root by FeedsvcFeedExtension (FEEDGEN gotcha 18)
+        return {}  # declared on the root by FeedsvcFeedExtension
 
     def extend_atom(self, entry_element: etree._Element) -> etree._Element:
         entry = self.entry
