@@ -9,9 +9,15 @@ from flask import Flask
 
 from feedsvc import db
 from feedsvc.models import Release
-from feedsvc.schemas import ReleaseIn
+from feedsvc.schemas import ReleaseIn, ReleasePatch
 from feedsvc.store import catalog
-from feedsvc.store.releases import References, create_release, resolve_references
+from feedsvc.store.releases import (
+    References,
+    create_release,
+    resolve_references,
+    retract_release,
+    update_release,
+)
 
 CITIES = {
     "rosenheim": ("Rosenheim", "region-rosenheim", "09163000"),
@@ -81,3 +87,27 @@ def get_release(app: Flask, release_id: int) -> Release:
         release = db.session().get(Release, release_id)
         assert release is not None
         return release
+
+
+def patch_release(app: Flask, release_id: int, patch: ReleasePatch) -> None:
+    """Changes a release as `PATCH` does, at the app's clock."""
+    with app.app_context():
+        session = db.session()
+        release = session.get(Release, release_id)
+        assert release is not None
+        city = patch.city or release.city.slug
+        topics = patch.topics if patch.topics is not None else [topic.slug for topic in release.topics]
+        refs = resolve_references(session, city, topics)
+        assert isinstance(refs, References), refs
+        update_release(session, release, patch, refs, app.config["CLOCK"]())
+        session.commit()
+
+
+def retract(app: Flask, release_id: int) -> str:
+    """Retracts a release as `DELETE` does, at the app's clock; returns its guid."""
+    with app.app_context():
+        release = db.session().get(Release, release_id)
+        assert release is not None
+        retract_release(db.session(), release, app.config["CLOCK"]())
+        db.session().commit()
+        return release.guid

@@ -13,12 +13,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feedsvc import db
-from feedsvc.models import Release
 from feedsvc.schemas import ReleasePatch
-from feedsvc.store.releases import References, resolve_references, retract_release, update_release
 from tests.conftest import BASE_URL, FakeClock
-from tests.factories import add_release, make_catalog
+from tests.factories import add_release, make_catalog, patch_release, retract
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SUBJECTS = [
@@ -194,12 +191,7 @@ def test_embargoed_release_appears_only_at_its_instant(
 
 def test_retracted_release_leaves_every_feed(filled: Flask, client: FlaskClient, clock: FakeClock) -> None:
     release_id = add_release(filled, title="Versehentlich veröffentlicht", topics=("kultur",), minutes_ago=1)
-    with filled.app_context():
-        session = db.session()
-        release = session.get(Release, release_id)
-        assert release is not None
-        retract_release(session, release, clock.now)
-        session.commit()
+    retract(filled, release_id)
     for subject in [*SUBJECTS, "/topics/kultur", "/cities/rosenheim/topics/kultur"]:
         for fmt in ("rss", "json"):
             assert b"Versehentlich" not in fetch(client, f"{subject}/feed.{fmt}").data
@@ -208,14 +200,7 @@ def test_retracted_release_leaves_every_feed(filled: Flask, client: FlaskClient,
 def test_ids_stay_when_a_title_is_edited(filled: Flask, client: FlaskClient, clock: FakeClock) -> None:
     before = {fmt: ids_of(fmt, fetch(client, f"/cities/rosenheim/feed.{fmt}").data) for fmt in FORMATS}
     clock.advance(minutes=5)
-    with filled.app_context():
-        session = db.session()
-        release = session.get(Release, 3)
-        assert release is not None
-        refs = resolve_references(session, release.city.slug, [t.slug for t in release.topics])
-        assert isinstance(refs, References)
-        update_release(session, release, ReleasePatch(title="Neueste Meldung (korrigiert)"), refs, clock.now)
-        session.commit()
+    patch_release(filled, 3, ReleasePatch(title="Neueste Meldung (korrigiert)"))
     for fmt in FORMATS:
         assert ids_of(fmt, fetch(client, f"/cities/rosenheim/feed.{fmt}").data) == before[fmt]
     parsed = feedparser.parse(fetch(client, "/cities/rosenheim/feed.atom").data)

@@ -12,12 +12,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feedsvc import db
-from feedsvc.models import Release
 from feedsvc.schemas import ReleasePatch
-from feedsvc.store.releases import References, resolve_references, retract_release, update_release
 from tests.conftest import AppFactory, FakeClock
-from tests.factories import add_release, make_catalog
+from tests.factories import add_release, make_catalog, patch_release, retract
 
 FEEDS = [
     f"{subject}/feed.{fmt}"
@@ -130,14 +127,7 @@ def test_a_patch_moving_a_release_changes_old_and_new_feeds(
 ) -> None:
     before = etags(client)
     clock.advance(minutes=1)
-    with filled.app_context():
-        session = db.session()
-        release = session.get(Release, 1)
-        assert release is not None
-        refs = resolve_references(session, "muenchen", ["verkehr"])
-        assert isinstance(refs, References)
-        update_release(session, release, ReleasePatch(city="muenchen", topics=["verkehr"]), refs, clock.now)
-        session.commit()
+    patch_release(filled, 1, ReleasePatch(city="muenchen", topics=["verkehr"]))
     assert changed(before, etags(client)) == {
         "/",
         "/cities/rosenheim",
@@ -155,12 +145,7 @@ def test_a_retraction_changes_the_etags_of_exactly_the_feeds_holding_it(
     filled: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
     before = etags(client)
-    with filled.app_context():
-        session = db.session()
-        release = session.get(Release, 3)
-        assert release is not None
-        retract_release(session, release, clock.now)
-        session.commit()
+    retract(filled, 3)
     assert changed(before, etags(client)) == {
         "/",
         "/cities/muenchen",

@@ -14,12 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from feedsvc import db
-from feedsvc.models import Release
 from feedsvc.schemas import ReleasePatch
-from feedsvc.store.releases import References, resolve_references, retract_release, update_release
 from feedsvc.store.tokens import create_token
 from tests.conftest import FakeClock
-from tests.factories import add_release, make_catalog
+from tests.factories import add_release, make_catalog, patch_release, retract
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 TOMBSTONE = "{http://purl.org/atompub/tombstones/1.0}deleted-entry"
@@ -33,21 +31,12 @@ def filled(app: Flask) -> Flask:
     return app
 
 
-def _retract(app: Flask, release_id: int, clock: FakeClock) -> str:
-    with app.app_context():
-        release = db.session().get(Release, release_id)
-        assert release is not None
-        retract_release(db.session(), release, clock.now)
-        db.session().commit()
-        return release.guid
-
-
 def test_atom_announces_a_retraction_and_the_others_drop_it(
     filled: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
     release_id = add_release(filled, title="Zurückgezogen", topics=("kultur",), minutes_ago=30)
     clock.advance(minutes=5)
-    guid = _retract(filled, release_id, clock)
+    guid = retract(filled, release_id)
     for subject in ("", "/cities/rosenheim", "/topics/kultur", "/cities/rosenheim/topics/kultur"):
         body = client.get(f"{subject}/feed.atom").data
         assert not feedparser.parse(body).bozo
@@ -65,7 +54,7 @@ def test_tombstones_leave_after_the_configured_window(
     filled: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
     release_id = add_release(filled, title="Zurückgezogen", minutes_ago=30)
-    _retract(filled, release_id, clock)
+    retract(filled, release_id)
     clock.advance(days=31)
     add_release(filled, title="Später", minutes_ago=0)  # the next change renders the feed anew
     root = ElementTree.fromstring(client.get("/cities/rosenheim/feed.atom").data)
@@ -76,7 +65,7 @@ def test_an_embargoed_release_retracted_before_its_lift_leaves_no_tombstone(
     filled: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
     release_id = add_release(filled, title="Nie erschienen", published_at=clock.now + timedelta(days=1))
-    _retract(filled, release_id, clock)
+    retract(filled, release_id)
     assert ElementTree.fromstring(client.get("/cities/rosenheim/feed.atom").data).findall(TOMBSTONE) == []
 
 
@@ -104,15 +93,7 @@ def test_a_correction_note_leads_the_entry_with_its_date(
     filled: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
     clock.advance(days=2)
-    with filled.app_context():
-        session = db.session()
-        release = session.get(Release, 1)
-        assert release is not None
-        refs = resolve_references(session, "rosenheim", ["kultur"])
-        assert isinstance(refs, References)
-        patch = ReleasePatch(title="Bleibt (korrigiert)", correction_note="Uhrzeit berichtigt")
-        update_release(session, release, patch, refs, clock.now)
-        session.commit()
+    patch_release(filled, 1, ReleasePatch(title="Bleibt (korrigiert)", correction_note="Uhrzeit berichtigt"))
     expected = '<p class="correction"><strong>Korrektur vom 27.11.2026:</strong> Uhrzeit berichtigt</p>'
     atom = feedparser.parse(client.get("/cities/rosenheim/feed.atom").data).entries[0]
     assert atom.content[0].value.startswith(expected)

@@ -16,12 +16,11 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from feedsvc import db
-from feedsvc.models import HubCursor, Release
+from feedsvc.models import HubCursor
 from feedsvc.store.feed_versions import micros
-from feedsvc.store.releases import retract_release
 from feedsvc.web.websub import post_form, run_cycle
 from tests.conftest import BASE_URL, AppFactory, FakeClock
-from tests.factories import add_release, make_catalog
+from tests.factories import add_release, make_catalog, retract
 
 
 @dataclass
@@ -111,11 +110,7 @@ def test_a_publish_notifies_the_hub_once_for_every_feed_url_it_affected(
 def test_a_retraction_notifies_the_hub(hub_app: Flask, hub: RecordingHub, clock: FakeClock) -> None:
     release_id = add_release(hub_app, title="Falsch", topics=("kultur",), minutes_ago=5)
     cycle(hub_app, clock)
-    with hub_app.app_context():
-        release = db.session().get(Release, release_id)
-        assert release is not None
-        retract_release(db.session(), release, clock.now)
-        db.session().commit()
+    retract(hub_app, release_id)
     cycle(hub_app, clock)
     assert set(hub.topics()) == subject_feeds(*ROSENHEIM_KULTUR)
 
