@@ -168,9 +168,7 @@ def _publisher_for(session: Session, name: str | None, city: City, now: datetime
     if name is not None:
         found = catalog.publisher_by_name(session, name)
         return found or catalog.upsert_publisher(session, name, [city], now)
-    for publisher in catalog.publishers_of_city(session, city):
-        return publisher
-    return catalog.upsert_publisher(session, f"Pressestelle {city.name}", [city], now)
+    return catalog.office_of_city(session, city, now)
 
 
 class RegionRecord(BaseModel):

@@ -89,3 +89,16 @@ def upsert_publisher(session: Session, name: str, cities: Sequence[City], now: d
     publisher.cities = list(cities)
     session.add(publisher)
     return publisher
+
+
+def office_of_city(session: Session, city: City, now: datetime) -> Publisher:
+    """The press office that publishes for a city: its own, or a new "Pressestelle <City>".
+
+    Used when a release names no office (admin tokens, imports without `publisher`).
+    An existing office of that name that serves other cities keeps them.
+    """
+    existing = publishers_of_city(session, city)
+    if existing:
+        return existing[0]
+    name = f"Pressestelle {city.name}"
+    return publisher_by_name(session, name) or upsert_publisher(session, name, [city], now)

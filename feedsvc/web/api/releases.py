@@ -78,15 +78,7 @@ def _publisher(token: Token, refs: References) -> Publisher:
     if token.publisher is not None:
         return token.publisher
     # An admin token publishes in the name of the city's own press office.
-    session = db.session()
-    existing = catalog.publishers_of_city(session, refs.city)
-    if existing:
-        return existing[0]
-    name = f"Pressestelle {refs.city.name}"
-    # An office of that name that serves other cities keeps them (upsert would replace them).
-    return catalog.publisher_by_name(session, name) or catalog.upsert_publisher(
-        session, name, [refs.city], _now()
-    )
+    return catalog.office_of_city(db.session(), refs.city, _now())
 
 
 def _visible_release(release_id: int) -> Release:

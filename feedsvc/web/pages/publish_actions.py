@@ -31,10 +31,7 @@ def publisher_for(session: Session, token: Token, city: City, now: datetime) -> 
     if token.publisher is not None:
         return token.publisher
     # As in the API: an admin token publishes in the name of the city's own press office.
-    existing = catalog.publishers_of_city(session, city)
-    if existing:
-        return existing[0]
-    return catalog.upsert_publisher(session, f"Pressestelle {city.name}", [city], now)
+    return catalog.office_of_city(session, city, now)
 
 
 def _references(
