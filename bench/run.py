@@ -33,6 +33,7 @@ if __package__ in (None, ""):
 
 from bench import loadgen, measure, servers  # noqa: E402
 from bench.dataset import Dataset, ensure_dataset, parse_size, size_label  # noqa: E402
+from bench.floorapp import BARE_FLOOR_PATH  # noqa: E402
 from bench.report import (  # noqa: E402
     HOT_VS_FLOOR,
     NGINX_VS_STATIC,
@@ -101,6 +102,7 @@ def bench_size(label: str, dataset: Dataset, options: Options, workdir: Path) ->
             ),
             Run("hot feed, If-None-Match → 304", hot, {"If-None-Match": etag}, target=NOT_MODIFIED_VS_FLOOR),
             Run("hot feed, Accept-Encoding: gzip", hot, {"Accept-Encoding": "gzip"}, note="no target"),
+            Run(f"bare WSGI: same bytes at {BARE_FLOOR_PATH}, before Flask", BARE_FLOOR_PATH, note="ceiling"),
         ]
 
         def workers() -> list[int]:

@@ -14,7 +14,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from feedsvc import db, schema
+from feedsvc import db
 from feedsvc.cli_notify import notify_command
 from feedsvc.cli_tokens import create_token_command, list_tokens_command, revoke_token_command
 from feedsvc.importing import ImportFailed, import_records, load_catalog, validate_records
@@ -48,13 +48,15 @@ def init_db() -> None:
 
 @click.command("migrate")
 @with_appcontext
-@click.argument("revision", default=schema.HEAD)
+@click.argument("revision", default="head")
 @click.option(
     "--stamp", is_flag=True, help="Only record REVISION as current (databases made before migrations)."
 )
 @click.option("--new", "message", help="Developers: write migration MESSAGE for what the models add.")
 def migrate(revision: str, stamp: bool, message: str | None) -> None:
     """Upgrade (or downgrade) the database schema to REVISION, by default the newest."""
+    from feedsvc import schema  # Alembic is loaded by the commands that migrate, not by every worker
+
     try:
         if message:
             click.echo(f"written: {schema.new_revision(db.engine(), message)} (review it)")
@@ -126,6 +128,8 @@ def import_file(file: Path, publisher: str | None) -> None:
 
 def _upgrade_schema() -> None:
     """The schema brought up to date, or the reason it cannot be, without a traceback."""
+    from feedsvc import schema  # Alembic is loaded by the commands that migrate, not by every worker
+
     try:
         schema.upgrade(db.engine())
     except schema.SchemaError as error:

@@ -1,8 +1,10 @@
-"""Settings: the publish form's signing key when none is configured."""
+"""Settings: the publish form's signing key when none is configured; what a worker loads."""
 
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 from feedsvc.config import _instance_secret
@@ -14,3 +16,15 @@ def test_a_missing_secret_key_is_made_once_and_shared(tmp_path: Path) -> None:
     assert len(first) >= 32
     assert _instance_secret(path) == first, "every worker and every restart reads the same key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_serving_worker_loads_neither_migrations_nor_the_redis_client(tmp_path: Path) -> None:
+    # Each worker imports the app itself: what it loads, every worker pays for in memory.
+    program = (
+        "import sys\n"
+        "from feedsvc import create_app\n"
+        f"create_app({{'DATABASE_URL': 'sqlite:///{tmp_path / 'db.sqlite3'}', 'SECRET_KEY': 'k'}})\n"
+        "print(','.join(name for name in ('alembic', 'mako', 'redis') if name in sys.modules))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == ""

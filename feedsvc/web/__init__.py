@@ -9,13 +9,14 @@ from feedsvc.web import api, feeds, health, opml, pages
 
 
 def init_app(app: Flask) -> None:
-    proxies: int = app.config["PROXY_COUNT"]
-    if proxies:
-        # Behind nginx the client's address (for the poll limit) and the scheme
-        # and host (for links when FEEDSVC_BASE_URL is unset) come from its headers.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     feeds.init_app(app)
     app.register_blueprint(opml.blueprint)
     api.init_app(app)
     pages.init_app(app)
     health.init_app(app)
+    proxies: int = app.config["PROXY_COUNT"]
+    if proxies:
+        # Behind nginx the client's address (for the poll limit) and the scheme
+        # and host (for links when FEEDSVC_BASE_URL is unset) come from its headers.
+        # Outermost, so the poll front sees the fixed request too.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]

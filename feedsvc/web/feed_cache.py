@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
+from functools import partial
 
 import brotli
 from sqlalchemy import Engine
@@ -48,39 +49,56 @@ class RenderedFeed:
     # An RFC 5005 archive page: its releases are complete, so caches may keep it long.
     archive: bool = False
     _encoded: dict[str, bytes] = field(default_factory=dict)
-    _headers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    _headers: dict[tuple[str, bool], tuple[tuple[str, str], ...]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set by the cache holding this entry: told how many bytes a new encoding added.
+    on_grow: Callable[[int], None] | None = None
 
     def etag(self, encoding: str) -> str:
         """A strong ETag per encoding: the bytes differ, so must the validators."""
         return self.tag if encoding == "identity" else f"{self.tag}-{encoding}"
 
     def encoded(self, encoding: str) -> bytes:
+        """The body in an encoding, compressed on first use and kept."""
         if encoding == "identity":
             return self.body
         with self._lock:
-            if encoding not in self._encoded:
+            data = self._encoded.get(encoding)
+            if data is None:
                 if encoding == "gzip":
-                    self._encoded[encoding] = gzip.compress(self.body, compresslevel=6, mtime=0)
+                    data = gzip.compress(self.body, compresslevel=6, mtime=0)
                 else:
-                    self._encoded[encoding] = brotli.compress(self.body, quality=5)
-            return self._encoded[encoding]
+                    data = brotli.compress(self.body, quality=5)
+                self._encoded[encoding] = data
+                if self.on_grow is not None:
+                    self.on_grow(len(data))
+            return data
 
-    def headers(self, encoding: str) -> list[tuple[str, str]]:
-        """The validators and links of a response, built once per encoding."""
-        with self._lock:
-            if encoding not in self._headers:
-                modified = format_datetime(self.last_modified.replace(microsecond=0), usegmt=True)
-                headers = [
-                    ("ETag", f'"{self.etag(encoding)}"'),
-                    ("Last-Modified", modified),
-                    ("Vary", "Accept-Encoding"),
-                    ("Link", ", ".join(f'<{href}>; rel="{rel}"' for href, rel in self.links)),
-                ]
-                if encoding != "identity":
-                    headers.append(("Content-Encoding", encoding))
-                self._headers[encoding] = headers
-            return self._headers[encoding]
+    def validator_headers(self, encoding: str) -> tuple[tuple[str, str], ...]:
+        """Headers of a 304: the validators, Vary and Link, built once per encoding."""
+        return self._headers_for(encoding, representation=False)
+
+    def representation_headers(self, encoding: str) -> tuple[tuple[str, str], ...]:
+        """Headers of a 200 (and HEAD): the validators plus the body's own headers."""
+        return self._headers_for(encoding, representation=True)
+
+    def _headers_for(self, encoding: str, *, representation: bool) -> tuple[tuple[str, str], ...]:
+        known = self._headers.get((encoding, representation))
+        if known is not None:
+            return known
+        headers = [("ETag", f'"{self.etag(encoding)}"'), ("Vary", "Accept-Encoding")]
+        if self.links:
+            headers.append(("Link", ", ".join(f'<{href}>; rel="{rel}"' for href, rel in self.links)))
+        if representation:
+            modified = format_datetime(self.last_modified.replace(microsecond=0), usegmt=True)
+            headers.append(("Last-Modified", modified))
+            if encoding != "identity":
+                headers.append(("Content-Encoding", encoding))
+            headers.append(("Content-Type", self.media_type))
+            headers.append(("Content-Length", str(len(self.encoded(encoding)))))
+        built = tuple(headers)
+        self._headers[(encoding, representation)] = built
+        return built
 
     @property
     def size(self) -> int:
@@ -88,6 +106,11 @@ class RenderedFeed:
 
     def is_current(self, states: dict[str, FeedState]) -> bool:
         return self.versions == tuple(states[key].version for key in self.keys)
+
+
+def feed_cache_key(base_url: str, path: str, query: str = "") -> str:
+    """The key a feed's rendered bytes are kept under: its absolute URL."""
+    return f"{base_url}{path}?{query}" if query else f"{base_url}{path}"
 
 
 def make_tag(cache_key: str, keys: Sequence[str], states: dict[str, FeedState]) -> str:
@@ -156,14 +179,26 @@ class StateReader:
 
 
 class FeedCache:
-    """Rendered feeds of this process, least recently used first out, within a byte budget."""
+    """Rendered feeds of this process, least recently used first out, within a byte budget.
+
+    An entry is charged for its body when it is put and for each encoding when
+    that is first asked for, so compressed copies count against the budget too.
+    """
 
     def __init__(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
         self._entries: OrderedDict[str, RenderedFeed] = OrderedDict()
+        self._charged: dict[str, int] = {}
         self._bytes = 0
         self._lock = threading.Lock()
         self._render_locks: dict[str, threading.Lock] = {}
+
+    @property
+    def charged_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def get(self, cache_key: str) -> RenderedFeed | None:
         with self._lock:
@@ -173,19 +208,16 @@ class FeedCache:
             return entry
 
     def put(self, cache_key: str, entry: RenderedFeed) -> None:
+        entry.on_grow = partial(self._grew, cache_key, entry)
         with self._lock:
-            old = self._entries.pop(cache_key, None)
-            if old is not None:
-                self._bytes -= old.size
+            self._remove(cache_key)
             self._entries[cache_key] = entry
-            self._bytes += entry.size
-            while self._bytes > self._max_bytes and len(self._entries) > 1:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= evicted.size
+            self._charge(cache_key, entry.size)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._charged.clear()
             self._bytes = 0
 
     @contextmanager
@@ -196,9 +228,21 @@ class FeedCache:
         with lock:
             yield
 
+    def _grew(self, cache_key: str, entry: RenderedFeed, added: int) -> None:
+        with self._lock:
+            if self._entries.get(cache_key) is entry:
+                self._charge(cache_key, added)
 
-def choose_encoding(accept_quality: Callable[[str], float]) -> str:
-    for encoding in ENCODINGS[:-1]:
-        if accept_quality(encoding) > 0:
-            return encoding
-    return "identity"
+    def _charge(self, cache_key: str, added: int) -> None:
+        self._charged[cache_key] = self._charged.get(cache_key, 0) + added
+        self._bytes += added
+        # The newest entry stays even when it alone exceeds the budget.
+        while self._bytes > self._max_bytes and len(self._entries) > 1:
+            oldest = next(iter(self._entries))
+            if oldest == cache_key:
+                break
+            self._remove(oldest)
+
+    def _remove(self, cache_key: str) -> None:
+        if self._entries.pop(cache_key, None) is not None:
+            self._bytes -= self._charged.pop(cache_key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy.exc import DBAPIError
@@ -20,12 +21,12 @@ from feedsvc.models import Release
 from feedsvc.store import feed_versions
 from feedsvc.store.feed_versions import CATALOG_KEY, FeedState, from_micros, micros
 from feedsvc.store.releases import newer_visible_ids, newest_visible_ids, recently_retracted, releases_by_ids
-from feedsvc.web import poll_limit, urls
-from feedsvc.web.feed_cache import FeedCache, RenderedFeed, StateReader, choose_encoding, make_tag
+from feedsvc.web import poll_front, poll_limit, urls
+from feedsvc.web.feed_cache import FeedCache, RenderedFeed, StateReader, feed_cache_key, make_tag
 from feedsvc.web.feed_content import Subject, feed_of, find_subject
 from feedsvc.web.feed_query import FeedQuery, paging_links, parse_query
 from feedsvc.web.health import is_outage
-from feedsvc.web.http_caching import answer, client_holds, unavailable
+from feedsvc.web.http_caching import Reply, client_holds, reply
 from feedsvc.web.problems import problem
 from feedsvc.web.readers import feed_reader_token
 
@@ -41,9 +42,11 @@ _STATES = "feedsvc.feed_states"
 def init_app(app: Flask) -> None:
     app.register_blueprint(blueprint)
     poll_limit.init_app(app)
-    app.extensions[_CACHE] = FeedCache(max_bytes=app.config["FEED_CACHE_BYTES"])
+    cache = FeedCache(max_bytes=app.config["FEED_CACHE_BYTES"])
     with app.app_context():
-        app.extensions[_STATES] = StateReader(db.engine(), ttl=app.config["FEED_STATE_TTL"])
+        states = StateReader(db.engine(), ttl=app.config["FEED_STATE_TTL"])
+    app.extensions[_CACHE], app.extensions[_STATES] = cache, states
+    poll_front.install(app, cache, states)
 
 
 def feed_cache() -> FeedCache:
@@ -168,14 +171,9 @@ def feed(fmt: str, city: str | None = None, topic: str | None = None, region: st
     now = current_app.config["CLOCK"]()
     if "HTTP_AUTHORIZATION" in environ:
         return private_feed(fmt, query, now, (city, topic, region))
-    cache_key = urls.absolute(request.path, query.params())
+    cache_key = feed_cache_key(urls.base_url(), request.path, urlencode(query.params()))
     if (too_often := poll_limit.refused(cache_key)) is not None:
         return too_often
-    encoding = (
-        choose_encoding(request.accept_encodings.quality)
-        if environ.get("HTTP_ACCEPT_ENCODING")
-        else "identity"
-    )
     cached = feed_cache().get(cache_key)
     try:
         entry = _current(cached, fmt, query, cache_key, now, (city, topic, region))
@@ -184,10 +182,30 @@ def feed(fmt: str, city: str | None = None, topic: str | None = None, region: st
             raise
         # The database is unreachable: what was rendered before is still served.
         db.session().rollback()
-        return unavailable(cached, encoding, now)
+        return unavailable(cached, now)
     if entry is None:
         abort(404)
-    return answer(entry, encoding, now)
+    return as_response(reply(entry, environ, now, current_app.config), entry)
+
+
+def as_response(answer: Reply, entry: RenderedFeed) -> Response:
+    """The reply as a Flask response, headers untouched (a HEAD keeps its Content-Length).
+
+    The media type is named for 304s too (werkzeug drops it from them), so
+    after-request hooks see a feed, not the default HTML."""
+    response = Response(answer.body, status=answer.status, content_type=entry.media_type)
+    response.headers.update(answer.headers)
+    return response
+
+
+def unavailable(cached: RenderedFeed | None, now: datetime) -> Response:
+    """The database cannot be read: a stale copy if this worker has one (as
+    `stale-if-error` promises), else 503 with Retry-After."""
+    if cached is None:
+        return problem(503, "the database is unreachable; try again shortly", headers={"Retry-After": "30"})
+    response = as_response(reply(cached, request.environ, now, current_app.config, failing=True), cached)
+    response.headers["Warning"] = '110 feedsvc "Response is Stale"'
+    return response
 
 
 def _current(

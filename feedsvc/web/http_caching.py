@@ -1,14 +1,53 @@
-"""HTTP for pollers (CONTRACT §4): validators, 304s, Cache-Control, encodings."""
+"""HTTP for pollers (CONTRACT §4): validators, 304s, Cache-Control, encodings.
+
+Framework-free on purpose: the feed view (inside Flask) and the poll front
+(before Flask) both build their reply here, from the WSGI environ, so a poll is
+answered the same whichever of the two answers it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from http import HTTPStatus
+from typing import Any
 
-from flask import Response, current_app, request
+from werkzeug.http import parse_accept_header, parse_date
 
 from feedsvc.store.feed_versions import micros
-from feedsvc.web.feed_cache import RenderedFeed
-from feedsvc.web.problems import problem
+from feedsvc.web.feed_cache import ENCODINGS, RenderedFeed
+
+WSGIEnviron = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A complete HTTP answer: status, headers and the body to send (empty for 304 and HEAD)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def status_line(self) -> str:
+        return f"{self.status} {HTTPStatus(self.status).phrase}"
+
+
+@lru_cache(maxsize=256)
+def encoding_for(accept_encoding: str) -> str:
+    """The best encoding a client accepts: brotli, then gzip, else none.
+
+    Clients send few distinct Accept-Encoding values, so answers are remembered.
+    """
+    if not accept_encoding:
+        return "identity"
+    accepted = parse_accept_header(accept_encoding)
+    for encoding in ENCODINGS[:-1]:
+        if accepted.quality(encoding) > 0:
+            return encoding
+    return "identity"
 
 
 def client_holds(entry: RenderedFeed, if_none_match: str) -> bool:
@@ -20,19 +59,21 @@ def client_holds(entry: RenderedFeed, if_none_match: str) -> bool:
     return entry.tag in if_none_match or if_none_match.strip() == "*"
 
 
-def _not_modified(entry: RenderedFeed) -> bool:
+def not_modified(entry: RenderedFeed, environ: WSGIEnviron) -> bool:
     """RFC 9110 §13.1: If-None-Match wins over If-Modified-Since when both are sent."""
-    if_none_match = request.environ.get("HTTP_IF_NONE_MATCH")
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
     if if_none_match:
         return client_holds(entry, if_none_match)
-    if "HTTP_IF_MODIFIED_SINCE" not in request.environ:
+    if_modified_since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if not if_modified_since:
         return False
-    since = request.if_modified_since
+    since = parse_date(if_modified_since)
     return since is not None and entry.last_modified.replace(microsecond=0) <= since
 
 
-def cache_control(entry: RenderedFeed, now: datetime, *, failing: bool = False) -> str:
-    config = current_app.config
+def cache_control(
+    entry: RenderedFeed, now: datetime, config: Mapping[str, Any], *, failing: bool = False
+) -> str:
     max_age: int = config["FEED_ARCHIVE_MAX_AGE" if entry.archive else "FEED_MAX_AGE"]
     stale_while_revalidate: int = config["FEED_STALE_WHILE_REVALIDATE"]
     if entry.next_lift_us is not None and not entry.archive:
@@ -49,21 +90,22 @@ def cache_control(entry: RenderedFeed, now: datetime, *, failing: bool = False) 
     return ", ".join(parts)
 
 
-def answer(entry: RenderedFeed, encoding: str, now: datetime, *, failing: bool = False) -> Response:
-    """The response for a rendered feed: 304 when the client's copy is current."""
-    headers = [*entry.headers(encoding), ("Cache-Control", cache_control(entry, now, failing=failing))]
-    if _not_modified(entry):
-        return Response(status=304, headers=headers)
-    body = entry.encoded(encoding)
-    headers += [("Content-Type", entry.media_type), ("Content-Length", str(len(body)))]
-    return Response(body, headers=headers)
+def reply(
+    entry: RenderedFeed,
+    environ: WSGIEnviron,
+    now: datetime,
+    config: Mapping[str, Any],
+    *,
+    failing: bool = False,
+) -> Reply:
+    """The answer for a rendered feed: 304 when the client's copy is current.
 
-
-def unavailable(cached: RenderedFeed | None, encoding: str, now: datetime) -> Response:
-    """The database cannot be read: a stale copy if this worker has one (as
-    `stale-if-error` promises), else 503 with Retry-After."""
-    if cached is not None:
-        response = answer(cached, encoding, now, failing=True)
-        response.headers["Warning"] = '110 feedsvc "Response is Stale"'
-        return response
-    return problem(503, "the database is unreachable; try again shortly", headers={"Retry-After": "30"})
+    A 304 carries the validators, Vary, Link and Cache-Control, and none of the
+    representation's own headers (RFC 9110 §15.4.5).
+    """
+    encoding = encoding_for(environ.get("HTTP_ACCEPT_ENCODING", ""))
+    control = ("Cache-Control", cache_control(entry, now, config, failing=failing))
+    if not_modified(entry, environ):
+        return Reply(304, [*entry.validator_headers(encoding), control], b"")
+    body = b"" if environ.get("REQUEST_METHOD") == "HEAD" else entry.encoded(encoding)
+    return Reply(200, [*entry.representation_headers(encoding), control], body)

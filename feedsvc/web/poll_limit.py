@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
-import redis
 from flask import Flask, Response, current_app, request
 
 from feedsvc.web.problems import problem
+
+if TYPE_CHECKING:
+    import redis
 
 log = logging.getLogger(__name__)
 _CLIENT = "feedsvc.poll_limit"
@@ -25,6 +28,8 @@ _CLIENT = "feedsvc.poll_limit"
 def init_app(app: Flask) -> None:
     url = app.config.get("POLL_LIMIT_REDIS_URL")
     if url:
+        import redis  # only where the limit is switched on: the client costs every worker memory
+
         app.extensions[_CLIENT] = redis.Redis.from_url(url, socket_timeout=0.05, socket_connect_timeout=0.05)
 
 
@@ -33,6 +38,8 @@ def refused(feed_key: str) -> Response | None:
     client: redis.Redis | None = current_app.extensions.get(_CLIENT)
     if client is None:
         return None
+    import redis
+
     window: int = max(1, current_app.config["FEED_MAX_AGE"])
     now = time.time()
     window_start = int(now // window) * window

@@ -1,0 +1,114 @@
+"""Polls answered before Flask: the feed is rendered in this worker and still current.
+
+Almost every request feedsvc gets is a poll of a feed that has not changed.
+Answering one needs a counter check and bytes from memory; Flask's request
+context, URL routing and response objects would cost as much again. The front
+answers exactly those polls and passes every other request to Flask untouched:
+another method, a query string, credentials, the poll limit switched on, a feed
+this worker has not rendered, a validator it never handed out, a change or an
+embargo lift since the render, a database that does not answer. The feed view
+then decides as it always does, renders if needed, and fills the cache the front
+reads. Both build their reply with `http_caching.reply`, so a request gets the
+same answer from either (tests/test_poll_front.py compares them request by request).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import SecurityError
+from werkzeug.wsgi import get_current_url
+
+from feedsvc.feeds import FORMATS
+from feedsvc.store.feed_versions import micros
+from feedsvc.web.feed_cache import FeedCache, StateReader, feed_cache_key
+from feedsvc.web.http_caching import Reply, WSGIEnviron, client_holds, reply
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+FEED_ENDINGS = tuple(f"/feed.{fmt}" for fmt in FORMATS)
+_READ_FAILURES = (DBAPIError, PoolTimeoutError, sqlite3.Error)
+
+
+class PollFront:
+    """WSGI middleware in front of the Flask app, sharing its feed cache and counters."""
+
+    def __init__(
+        self, app: Flask, downstream: WSGIApplication, cache: FeedCache, states: StateReader
+    ) -> None:
+        self.downstream = downstream
+        self._config = app.config
+        self._cache = cache
+        self._states = states
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer = self.reply(environ)
+        if answer is None:
+            return self.downstream(environ, start_response)
+        start_response(answer.status_line, list(answer.headers))
+        return (answer.body,)
+
+    def reply(self, environ: WSGIEnviron) -> Reply | None:
+        """The answer to a poll of a current rendered feed, or None to let Flask answer."""
+        path: str = environ.get("PATH_INFO", "")
+        if (
+            environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
+            or not path.endswith(FEED_ENDINGS)
+            or environ.get("QUERY_STRING")
+            or "HTTP_AUTHORIZATION" in environ
+            or self._config.get("POLL_LIMIT_REDIS_URL")
+            or not path.isascii()
+        ):
+            return None
+        base_url = self._base_url(environ)
+        if base_url is None:
+            return None
+        entry = self._cache.get(feed_cache_key(base_url, path))
+        if entry is None:
+            return None
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match and not client_holds(entry, if_none_match):
+            # The client saw a version this worker never rendered: Flask looks afresh.
+            return None
+        try:
+            states = self._states.states(entry.keys)
+        except _READ_FAILURES:
+            return None
+        now = self._config["CLOCK"]()
+        lift = states[entry.keys[0]].next_lift_us
+        if (lift is not None and lift <= micros(now)) or not entry.is_current(states):
+            return None
+        return reply(entry, environ, now, self._config)
+
+    def _base_url(self, environ: WSGIEnviron) -> str | None:
+        configured: str | None = self._config["BASE_URL"]
+        if configured:
+            return configured
+        try:
+            host_url: str = get_current_url(
+                environ,  # type: ignore[arg-type]
+                host_only=True,
+                trusted_hosts=self._config.get("TRUSTED_HOSTS"),
+            )
+        except SecurityError:
+            return None
+        return host_url.rstrip("/")
+
+
+def install(app: Flask, cache: FeedCache, states: StateReader) -> None:
+    """Puts the front before the app's WSGI callable (inside any proxy fix added later)."""
+    front = PollFront(app, app.wsgi_app, cache, states)
+    app.wsgi_app = front  # type: ignore[method-assign]
+    app.extensions["feedsvc.poll_front"] = front
+
+
+def front_of(app: Flask) -> PollFront:
+    front: Any = app.extensions["feedsvc.poll_front"]
+    assert isinstance(front, PollFront)
+    return front
