@@ -194,9 +194,12 @@ class ReleasePatch(_ReleaseFields):
 
     @model_validator(mode="after")
     def _refuse_nulls_for_required(self) -> ReleasePatch:
-        for name in ("title", "body", "city"):
+        # null removes an optional field (summary, author, images...); these have no "absent".
+        for name in ("title", "body", "city", "published_at", "language"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name}: may be changed but not removed")
+        if "topics" in self.model_fields_set and self.topics is None:
+            raise ValueError("topics: send [] for a release without topics")
         return self
 
 

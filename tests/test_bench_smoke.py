@@ -199,3 +199,23 @@ def test_nginx_config_is_accepted(tmp_path: Path) -> None:
     config = servers.render_nginx_config(tmp_path, upstream_port=18000, proxy_port=18001, static_port=18002)
     assert "listen 80;" not in (tmp_path / "feedsvc.conf").read_text()
     assert servers.check_nginx_config(config) is None
+
+
+def test_both_floors_answer_the_same_bytes_and_leave_feedsvc_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import floorapp
+
+    body = b"<feed>" + b"x" * 1000 + b"</feed>"
+    (tmp_path / "floor.bin").write_bytes(body)
+    monkeypatch.setenv(floorapp.FLOOR_FILE_ENV, str(tmp_path / "floor.bin"))
+    monkeypatch.setenv("FEEDSVC_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    monkeypatch.setenv("FEEDSVC_SECRET_KEY", "bench")
+    client = floorapp.create_app().test_client()
+    for path in (floorapp.FLOOR_PATH, floorapp.BARE_FLOOR_PATH):
+        response = client.get(path)
+        assert response.status_code == 200 and response.data == body
+        assert response.headers["Content-Length"] == str(len(body))
+        assert response.mimetype == "application/atom+xml"
+    unknown = client.get("/nirgends")  # feedsvc's own handling still answers everything else
+    assert unknown.status_code == 404 and "Seite nicht gefunden" in unknown.get_data(as_text=True)

@@ -112,3 +112,20 @@ def test_errors_under_the_api_stay_problem_json(filled: Flask, client: FlaskClie
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["status"] == 404
+    response = client.delete("/api/v1/cities")
+    assert response.status_code == 405 and response.mimetype == "application/problem+json"
+    assert "GET" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/cities/rosenheim"), ("DELETE", "/feed.atom"), ("PUT", "/feeds")]
+)
+def test_a_wrong_method_outside_the_api_answers_a_german_page_naming_the_allowed_ones(
+    filled: Flask, client: FlaskClient, method: str, path: str
+) -> None:
+    response = client.open(path, method=method)
+    assert response.status_code == 405
+    assert response.mimetype == "text/html"
+    assert "Nicht erlaubt" in response.get_data(as_text=True)
+    assert "GET" in response.headers["Allow"]
+    assert response.headers["Content-Security-Policy"]

@@ -15,13 +15,15 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(releases.blueprint)
     app.register_blueprint(catalog.blueprint)
     app.register_blueprint(openapi.blueprint)
-    app.register_error_handler(HTTPException, _http_error)
 
 
-def _http_error(error: HTTPException) -> Response | HTTPException:
-    """Routing errors (404, 405, 413 …) under /api/ as problem+json; elsewhere Flask's default."""
-    if not request.path.startswith(API_PREFIX) or error.code is None:
-        return error
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def problem_for(error: HTTPException) -> Response:
+    """An HTTP error (routing's 404 and 405, 413 …) as problem+json."""
+    assert error.code is not None
     headers = {}
     if error.code == 405 and error.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from feedsvc.web import urls
-from feedsvc.web.pages import directory, errors, formatting, overview, publish, release, security
+from feedsvc.web.pages import directory, formatting, overview, publish, release, security
 from feedsvc.web.pages.head import SITE_NAME
 from feedsvc.web.pages.publish_session import PublishOnlySessions
 
@@ -26,4 +26,3 @@ def init_app(app: Flask) -> None:
     app.session_interface = PublishOnlySessions()
     formatting.init_app(app)
     security.init_app(app)
-    errors.init_app(app)

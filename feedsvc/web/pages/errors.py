@@ -6,13 +6,12 @@ Under /api/ errors stay problem+json (CONTRACT §5): the API owns those answers.
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
 from feedsvc.web import urls
 from feedsvc.web.pages.head import Head
 from feedsvc.web.pages.responses import PUBLIC_MAX_AGE, private_page, public_page
-from feedsvc.web.problems import problem
 
 MESSAGES: dict[int, tuple[str, str]] = {
     400: ("Ungültige Anfrage", "Die Adresse oder das Formular enthält Angaben, die wir nicht verstehen."),
@@ -45,16 +44,10 @@ def error_response(
     return public_page("pages/error.html", status=status, max_age=max_age, **context)
 
 
-def page_error(error: HTTPException) -> Response:
-    return error_response(error.code or 500)
-
-
-def not_found(error: HTTPException) -> Response:
-    """Any 404 outside the API, routing misses included, as a German page."""
-    if request.path.startswith("/api/"):
-        return problem(404, error.description)
-    return error_response(404)
-
-
-def init_app(app: Flask) -> None:
-    app.register_error_handler(404, not_found)
+def page_for(error: HTTPException) -> Response:
+    """An HTTP error outside the API (routing misses, wrong methods, huge forms) as a German page."""
+    assert error.code is not None
+    response = error_response(error.code, max_age=PUBLIC_MAX_AGE if error.code in (404, 405, 410) else 0)
+    if error.code == 405 and (allowed := getattr(error, "valid_methods", None)):
+        response.headers["Allow"] = ", ".join(allowed)
+    return response

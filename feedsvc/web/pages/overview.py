@@ -14,14 +14,11 @@ from feedsvc.store.scope import Cursor
 from feedsvc.web import urls
 from feedsvc.web.feed_content import decode_cursor, encode_cursor
 from feedsvc.web.pages import counts
-from feedsvc.web.pages.errors import page_error
 from feedsvc.web.pages.head import SITE_NAME, Head
 from feedsvc.web.pages.overview_content import Overview, find_overview
 from feedsvc.web.pages.responses import max_age_until, now, public_page
 
 blueprint = Blueprint("pages", __name__)
-# A malformed ?after= cursor: a German page rather than Werkzeug's English one.
-blueprint.register_error_handler(400, page_error)
 
 PAGE_SIZE = 20
 
