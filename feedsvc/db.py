@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 _EXTENSION_KEY = "feedsvc.sessionmaker"
@@ -111,3 +113,24 @@ def _close_session(_exc: BaseException | None) -> None:
     db_session: Session | None = g.pop("db_session", None)
     if db_session is not None:
         db_session.close()
+
+
+# SQLite raises OperationalError for missing tables too; only these mean "try again".
+_SQLITE_TRANSIENT = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def is_outage(error: SQLAlchemyError, dialect: str | None = None) -> bool:
+    """Whether an error means "the database cannot be reached now" rather than a bug.
+
+    `dialect` defaults to the current app's database (inside a Flask context)."""
+    if isinstance(error, PoolTimeoutError):
+        return True  # every connection busy: overloaded, not broken
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if (dialect or engine().dialect.name) != "sqlite":
+        return True
+    return any(part in str(error.orig).lower() for part in _SQLITE_TRANSIENT)

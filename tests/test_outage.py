@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import text
+from werkzeug.test import EnvironBuilder
 
 from feedsvc.db import make_engine
+from feedsvc.web.poll_front import front_of
 from tests.api_support import RELEASE, bearer, make_token, problem_of
 from tests.conftest import AppFactory
 from tests.factories import add_release, make_catalog
@@ -146,6 +148,10 @@ def test_feeds_rendered_before_are_served_stale_while_the_database_is_down(
     assert stale.headers["Cache-Control"].startswith("public, max-age=0,")
     assert "stale-if-error=" in stale.headers["Cache-Control"]
     assert "Stale" in stale.headers["Warning"]
+    # The poll front answers it itself: one connection attempt per poll, not a second one in Flask.
+    from_front = front_of(served).reply(EnvironBuilder(path=FEED).get_environ())
+    assert from_front is not None and from_front.body == fresh.data
+    assert ("Warning", stale.headers["Warning"]) in from_front.headers
     assert client.get(FEED, headers={"If-None-Match": fresh.headers["ETag"]}).status_code == 304
     assert client.get(FEED, headers={"Accept-Encoding": "gzip"}).headers["Content-Encoding"] == "gzip"
     never_rendered = client.get("/cities/muenchen/feed.atom")

@@ -4,7 +4,9 @@ would, and hands every other request to the view."""
 from __future__ import annotations
 
 import gzip
+import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -237,3 +239,24 @@ def test_the_cache_charges_compressed_copies_against_its_budget() -> None:
     assert cache.charged_bytes == 5_888  # an evicted entry is charged no more
     cache.clear()
     assert cache.charged_bytes == 0 and len(cache) == 0
+
+
+def test_a_database_that_cannot_be_opened_gets_the_stale_copy_from_the_front(
+    filled: Flask, client: FlaskClient, app_config: dict[str, Any], tmp_path: Path
+) -> None:
+    if not app_config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("moves an SQLite file away (tests/test_outage.py stops a PostgreSQL server)")
+    url = "/cities/rosenheim/feed.atom"
+    fresh = client.get(url)
+    database = Path(app_config["DATABASE_URL"].removeprefix("sqlite:///"))
+    for file in database.parent.glob(database.name + "*"):
+        file.rename(tmp_path / f"moved-{file.name}")
+    answers: list[Answer | None] = []
+    # Each thread opens its own connection for the counters: this one finds no file.
+    reader = threading.Thread(target=lambda: answers.append(from_front(front_of(filled), environ(url))))
+    reader.start()
+    reader.join()
+    assert answers[0] is not None
+    status, headers, body = answers[0]
+    assert status == 200 and body == fresh.data and headers["ETag"] == fresh.headers["ETag"]
+    assert headers["Cache-Control"].startswith("public, max-age=0,") and "Stale" in headers["Warning"]

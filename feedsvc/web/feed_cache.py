@@ -25,6 +25,7 @@ from functools import partial
 
 import brotli
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from feedsvc.store import feed_versions
 from feedsvc.store.feed_versions import FeedState
@@ -130,13 +131,20 @@ class StateReader:
         self._engine = engine
         self._ttl = ttl
         self._local = threading.local()
-        self._sqlite_path = engine.url.database if engine.dialect.name == "sqlite" else None
+        self.dialect: str = engine.dialect.name
+        self._sqlite_path = engine.url.database if self.dialect == "sqlite" else None
 
     def states(self, keys: Sequence[str], fresh: bool = False) -> dict[str, FeedState]:
-        memo, stamp = self._memo(fresh)
-        missing = [key for key in keys if key not in memo]
-        if missing:
-            memo.update(self._read(missing))
+        try:
+            memo, stamp = self._memo(fresh)
+            missing = [key for key in keys if key not in memo]
+            if missing:
+                memo.update(self._read(missing))
+        except sqlite3.Error as error:
+            # Raised as SQLAlchemy raises errors of its own connections, so that callers
+            # tell an outage from a bug one way (db.is_outage); the next call reconnects.
+            self._local.sqlite = None
+            raise DBAPIError.instance("feed_versions", None, error, sqlite3.Error) from error
         self._local.stamp = stamp
         return {key: memo[key] for key in keys}
 

@@ -25,8 +25,7 @@ from feedsvc.web import poll_front, poll_limit, urls
 from feedsvc.web.feed_cache import FeedCache, RenderedFeed, StateReader, feed_cache_key, make_tag
 from feedsvc.web.feed_content import Subject, feed_of, find_subject
 from feedsvc.web.feed_query import FeedQuery, paging_links, parse_query
-from feedsvc.web.health import is_outage
-from feedsvc.web.http_caching import Reply, client_holds, reply
+from feedsvc.web.http_caching import Reply, client_holds, reply, stale_reply
 from feedsvc.web.problems import problem
 from feedsvc.web.readers import feed_reader_token
 
@@ -178,7 +177,7 @@ def feed(fmt: str, city: str | None = None, topic: str | None = None, region: st
     try:
         entry = _current(cached, fmt, query, cache_key, now, (city, topic, region))
     except (DBAPIError, PoolTimeoutError) as error:
-        if not is_outage(error):
+        if not db.is_outage(error):
             raise
         # The database is unreachable: what was rendered before is still served.
         db.session().rollback()
@@ -203,9 +202,7 @@ def unavailable(cached: RenderedFeed | None, now: datetime) -> Response:
     `stale-if-error` promises), else 503 with Retry-After."""
     if cached is None:
         return problem(503, "the database is unreachable; try again shortly", headers={"Retry-After": "30"})
-    response = as_response(reply(cached, request.environ, now, current_app.config, failing=True), cached)
-    response.headers["Warning"] = '110 feedsvc "Response is Stale"'
-    return response
+    return as_response(stale_reply(cached, request.environ, now, current_app.config), cached)
 
 
 def _current(

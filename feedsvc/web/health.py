@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, current_app, json, request
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from feedsvc import db
@@ -20,8 +20,6 @@ blueprint = Blueprint("health", __name__)
 
 RETRY_AFTER_SECONDS = 30
 UNREACHABLE = "the database is unreachable; try again shortly"
-# SQLite raises OperationalError for missing tables too; only these mean "try again".
-_SQLITE_TRANSIENT = ("database is locked", "unable to open database", "disk i/o error")
 _PAGE = """<!doctype html>
 <html lang="de"><head><meta charset="utf-8"><title>Vorübergehend nicht erreichbar</title></head>
 <body><h1>Vorübergehend nicht erreichbar</h1>
@@ -52,23 +50,8 @@ def healthz() -> Response:
     return response
 
 
-def is_outage(error: SQLAlchemyError) -> bool:
-    """Whether an error means "the database cannot be reached now" rather than a bug."""
-    if isinstance(error, PoolTimeoutError):
-        return True  # every connection busy: overloaded, not broken
-    if not isinstance(error, DBAPIError):
-        return False
-    if error.connection_invalidated:
-        return True
-    if not isinstance(error, OperationalError):
-        return False
-    if db.engine().dialect.name != "sqlite":
-        return True
-    return any(part in str(error.orig).lower() for part in _SQLITE_TRANSIENT)
-
-
 def _database_error(error: SQLAlchemyError) -> Response:
-    if not is_outage(error):
+    if not db.is_outage(error):
         raise error
     current_app.logger.warning("database unreachable during %s %s: %s", request.method, request.path, error)
     db.session().rollback()

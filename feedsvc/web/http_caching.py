@@ -109,3 +109,12 @@ def reply(
         return Reply(304, [*entry.validator_headers(encoding), control], b"")
     body = b"" if environ.get("REQUEST_METHOD") == "HEAD" else entry.encoded(encoding)
     return Reply(200, [*entry.representation_headers(encoding), control], body)
+
+
+def stale_reply(entry: RenderedFeed, environ: WSGIEnviron, now: datetime, config: Mapping[str, Any]) -> Reply:
+    """The database cannot be read: the copy rendered before, as `stale-if-error` promises,
+    with `max-age=0` and a Warning that it may be out of date."""
+    answer = reply(entry, environ, now, config, failing=True)
+    return Reply(
+        answer.status, [*answer.headers, ("Warning", '110 feedsvc "Response is Stale"')], answer.body
+    )

@@ -14,7 +14,6 @@ same answer from either (tests/test_poll_front.py compares them request by reque
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -24,16 +23,17 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import SecurityError
 from werkzeug.wsgi import get_current_url
 
+from feedsvc.db import is_outage
 from feedsvc.feeds import FORMATS
 from feedsvc.store.feed_versions import micros
 from feedsvc.web.feed_cache import FeedCache, StateReader, feed_cache_key
-from feedsvc.web.http_caching import Reply, WSGIEnviron, client_holds, reply
+from feedsvc.web.http_caching import Reply, WSGIEnviron, client_holds, reply, stale_reply
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 FEED_ENDINGS = tuple(f"/feed.{fmt}" for fmt in FORMATS)
-_READ_FAILURES = (DBAPIError, PoolTimeoutError, sqlite3.Error)
+_READ_FAILURES = (DBAPIError, PoolTimeoutError)
 
 
 class PollFront:
@@ -46,6 +46,7 @@ class PollFront:
         self._config = app.config
         self._cache = cache
         self._states = states
+        self._dialect = states.dialect
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         answer = self.reply(environ)
@@ -76,11 +77,13 @@ class PollFront:
         if if_none_match and not client_holds(entry, if_none_match):
             # The client saw a version this worker never rendered: Flask looks afresh.
             return None
+        now = self._config["CLOCK"]()
         try:
             states = self._states.states(entry.keys)
-        except _READ_FAILURES:
-            return None
-        now = self._config["CLOCK"]()
+        except _READ_FAILURES as error:
+            # Unreachable: the copy we hold, stale, as the view would answer (one attempt,
+            # not two). Any other error is the view's to raise.
+            return stale_reply(entry, environ, now, self._config) if is_outage(error, self._dialect) else None
         lift = states[entry.keys[0]].next_lift_us
         if (lift is not None and lift <= micros(now)) or not entry.is_current(states):
             return None
