@@ -258,7 +258,7 @@ class Token(Base):
 
 
 class FeedVersion(Base):
-    """Change counter of one feed subject ("all", "city:3", "city:3:topic:5", ...).
+    """Change counter and release count of one feed subject ("all", "city:3", "city:3:topic:5", ...).
 
     Every write to a release bumps the counters of the subjects that hold it, in
     the same transaction, so every worker and app server sharing the database
@@ -275,6 +275,9 @@ class FeedVersion(Base):
     # Earliest embargo of the subject still to lift (None: none pending). It may
     # be early (a pending release was moved or retracted), never late.
     next_lift_us: Mapped[int | None] = mapped_column(BigInteger)
+    # Releases the subject holds that are not retracted, embargoed ones included:
+    # kept with every write, so an overview counts without reading the releases.
+    release_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class FeedChange(Base):

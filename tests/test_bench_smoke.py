@@ -21,6 +21,7 @@ from bench.rows import Batch, ReleaseFactory, build_catalog
 from feedsvc import create_app, db
 from feedsvc.models import Base
 from feedsvc.schemas import ReleaseIn
+from feedsvc.store import feed_versions
 from feedsvc.text import plain_text, sanitize_html, summary_from_html
 
 WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:40000/_floor
@@ -122,6 +123,12 @@ def test_generated_database_serves_feeds(tiny: tuple[Flask, Manifest]) -> None:
             )
         ).scalar_one()
         versions = session.execute(text("SELECT COUNT(*) FROM feed_versions")).scalar_one()
+        kept: dict[str, int] = dict(
+            session.execute(
+                text("SELECT key, release_count FROM feed_versions WHERE release_count > 0")
+            ).all()
+        )
+        assert kept == feed_versions.counted_releases(session)  # overviews read these counts
     assert counts["releases"] == 400 and counts["cities"] == 2000 and counts["regions"] == 60
     assert counts["topics"] == 20 and counts["release_topics"] > 300 and counts["release_images"] > 100
     assert unmatched == 0

@@ -15,11 +15,13 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from flask.testing import FlaskCliRunner
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.orm import Session
 
 from feedsvc import db, schema
 from feedsvc.db import make_engine
 from feedsvc.migrations import include_object
 from feedsvc.models import Base
+from feedsvc.store import feed_versions
 from feedsvc.store.feed_versions import micros
 from tests.conftest import POSTGRES_URL, AppFactory, FakeClock
 from tests.factories import add_release, make_catalog
@@ -184,6 +186,12 @@ def test_a_database_of_the_first_release_keeps_its_data_and_gains_the_new_column
             row.key: row.next_lift_us
             for row in connection.execute(text("SELECT key, next_lift_us FROM feed_versions"))
         }
+        kept = {
+            row.key: row.release_count
+            for row in connection.execute(text("SELECT key, release_count FROM feed_versions"))
+        }
+    with Session(engine) as session:
+        assert kept == feed_versions.counted_releases(session)
     assert [(row.id, row.title, row.revision) for row in rows] == [
         (1, "Stadt kämpft gegen Wohnungsnot", 1),
         (2, "Sperrfrist: Neues Bürgerhaus", 1),
@@ -197,6 +205,8 @@ def test_a_database_of_the_first_release_keeps_its_data_and_gains_the_new_column
     assert versions == {
         key: pytest.approx(lift, abs=1) for key in ("all", "city:1", "region:1", "topic:1", "city:1:topic:1")
     }
+    # Migration 0006 counted what the subjects hold: the retracted release is not among them.
+    assert kept == {"all": 2, "city:1": 2, "region:1": 2, "topic:1": 2, "city:1:topic:1": 2}
 
 
 def test_feeds_and_search_work_on_an_upgraded_database(engine: Engine, make_app: AppFactory) -> None:

@@ -1,5 +1,6 @@
 """Reads for people browsing releases: what else to read, how many releases each
-topic or city has, and the releases a press office may manage.
+topic or city has (from the counts every write keeps, never by reading the
+releases), and the releases a press office may manage.
 
 Like the rest of the store: the session and `now` come from the caller, nothing
 commits here. Imports models and the other store modules only.
@@ -8,12 +9,14 @@ commits here. Imports models and the other store modules only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from feedsvc.models import Release, ReleaseTopic, Topic
+from feedsvc.models import City, Release, ReleaseTopic, Topic
+from feedsvc.store import feed_versions
 from feedsvc.store.releases import newest_visible_ids, releases_by_ids
 from feedsvc.store.scope import Cursor, Scope
 
@@ -40,42 +43,82 @@ def related_visible(session: Session, release: Release, now: datetime, limit: in
     return found[:limit]
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """Releases still under embargo: kept counts include them, readers must not see them.
+    There are few at any time, so they are read whole."""
+
+    releases: list[tuple[int, int]]  # (city_id, region_id)
+    links: list[tuple[int, int]]  # (city_id, topic_id)
+
+    def in_scope(self, scope: Scope) -> int:
+        if scope.topic_id is not None:
+            return sum(
+                1
+                for city_id, topic_id in self.links
+                if topic_id == scope.topic_id and scope.city_id in (None, city_id)
+            )
+        return sum(
+            1
+            for city_id, region_id in self.releases
+            if scope.city_id in (None, city_id) and scope.region_id in (None, region_id)
+        )
+
+
+def _pending(session: Session, now: datetime) -> _Pending:
+    query = select(Release.id, Release.city_id, Release.region_id).where(
+        Release.published_at > now, Release.retracted_at.is_(None)
+    )
+    rows = session.execute(query).all()
+    links = session.execute(
+        select(ReleaseTopic.city_id, ReleaseTopic.topic_id).where(
+            ReleaseTopic.release_id.in_([row.id for row in rows])
+        )
+    ).all()
+    return _Pending(
+        releases=[(row.city_id, row.region_id) for row in rows],
+        links=[(city_id, topic_id) for city_id, topic_id in links],
+    )
+
+
+def visible_total(session: Session, scope: Scope, now: datetime) -> int:
+    """Visible releases of a subject, from its kept count: no release is read."""
+    return feed_versions.release_count(session, scope) - _pending(session, now).in_scope(scope)
+
+
 def topic_counts(
     session: Session, now: datetime, city_id: int | None = None, region_id: int | None = None
 ) -> list[tuple[Topic, int]]:
-    """Topics with at least one visible release (in a city or region), by name."""
-    query = (
-        select(Topic, func.count())
-        .join(ReleaseTopic, ReleaseTopic.topic_id == Topic.id)
-        .join(Release, Release.id == ReleaseTopic.release_id)
-        .where(ReleaseTopic.published_at <= now, Release.retracted_at.is_(None))
-        .group_by(Topic.id)
-        .order_by(Topic.name)
-    )
+    """Topics with at least one visible release (in a city or region), by name.
+
+    A region's topics are summed over the cities in it now."""
+    pending = _pending(session, now)
+    cities: list[int] | None = None
     if city_id is not None:
-        query = query.where(ReleaseTopic.city_id == city_id)
-    if region_id is not None:
-        query = query.where(Release.region_id == region_id)
-    return [(topic, int(count)) for topic, count in session.execute(query)]
+        cities = [city_id]
+    elif region_id is not None:
+        cities = list(session.scalars(select(City.id).where(City.region_id == region_id)))
+    counts = feed_versions.topic_release_counts(session, cities)
+    for pending_city, topic_id in pending.links:
+        if cities is None or pending_city in cities:
+            counts[topic_id] = counts.get(topic_id, 0) - 1
+    shown = {topic_id: count for topic_id, count in counts.items() if count > 0}
+    topics = session.scalars(select(Topic).where(Topic.id.in_(shown)).order_by(Topic.name))
+    return [(topic, shown[topic.id]) for topic in topics]
 
 
 def city_counts(session: Session, now: datetime, topic_id: int | None = None) -> dict[int, int]:
     """Number of visible releases per city id (of a topic); cities without any are absent."""
-    if topic_id is not None:
-        query = (
-            select(ReleaseTopic.city_id, func.count())
-            .join(Release, Release.id == ReleaseTopic.release_id)
-            .where(ReleaseTopic.topic_id == topic_id, ReleaseTopic.published_at <= now)
-            .where(Release.retracted_at.is_(None))
-            .group_by(ReleaseTopic.city_id)
-        )
+    counts = feed_versions.city_release_counts(session, topic_id)
+    pending = _pending(session, now)
+    if topic_id is None:
+        for city_id, _region_id in pending.releases:
+            counts[city_id] = counts.get(city_id, 0) - 1
     else:
-        query = (
-            select(Release.city_id, func.count())
-            .where(Release.published_at <= now, Release.retracted_at.is_(None))
-            .group_by(Release.city_id)
-        )
-    return {city_id: int(count) for city_id, count in session.execute(query)}
+        for city_id, pending_topic in pending.links:
+            if pending_topic == topic_id:
+                counts[city_id] = counts.get(city_id, 0) - 1
+    return {city_id: count for city_id, count in counts.items() if count > 0}
 
 
 def releases_in_cities(

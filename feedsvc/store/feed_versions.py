@@ -5,16 +5,17 @@ A subject key names what a feed holds: "all", "city:<id>", "region:<id>",
 cities, topics and regions, which every feed shows. Writes bump the counters of
 every subject a release was or is in; an embargo running out bumps them when a
 reader first notices it (`lift_embargo`), with a compare-and-set so exactly one
-process does it.
+process does it. Each subject also keeps how many releases it holds (retracted
+ones not, embargoed ones too), changed by the same writes in the same statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Connection, Table, case, delete, select, update
+from sqlalchemy import ColumnElement, Connection, Table, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -71,8 +72,16 @@ def release_keys(release: Release) -> set[str]:
     return keys
 
 
-def bump(session: Session, keys: Iterable[str], now: datetime, embargo_until: datetime | None = None) -> None:
-    """Marks subjects changed; `embargo_until` (in the future) is a pending lift."""
+def bump(
+    session: Session,
+    keys: Iterable[str],
+    now: datetime,
+    embargo_until: datetime | None = None,
+    counted: Mapping[str, int] | None = None,
+) -> None:
+    """Marks subjects changed; `embargo_until` (in the future) is a pending lift;
+    `counted` adds to (or, negative, takes from) the subjects' release counts."""
+    counted = counted or {}
     now_us = micros(now)
     lift_us = micros(embargo_until) if embargo_until is not None and embargo_until > now else None
     dialect = session.get_bind().dialect.name
@@ -80,14 +89,22 @@ def bump(session: Session, keys: Iterable[str], now: datetime, embargo_until: da
     table = FeedVersion.__table__
     assert isinstance(table, Table)
     for key in sorted(keys):  # a fixed order keeps concurrent writers from deadlocking
-        statement = insert(table).values(key=key, version=1, changed_us=now_us, next_lift_us=lift_us)
+        added = counted.get(key, 0)
+        statement = insert(table).values(
+            key=key, version=1, changed_us=now_us, next_lift_us=lift_us, release_count=max(added, 0)
+        )
         current = table.c.next_lift_us
         next_lift: ColumnElement[int | None] = current
         if lift_us is not None:
             next_lift = case((current.is_(None), lift_us), (current > lift_us, lift_us), else_=current)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.key],
-            set_={"version": table.c.version + 1, "changed_us": now_us, "next_lift_us": next_lift},
+            set_={
+                "version": table.c.version + 1,
+                "changed_us": now_us,
+                "next_lift_us": next_lift,
+                "release_count": table.c.release_count + added,
+            },
         )
         session.execute(statement)
         session.add(FeedChange(key=key, changed_us=now_us))
@@ -107,6 +124,78 @@ def states(connection: Connection, keys: Iterable[str]) -> dict[str, FeedState]:
     rows = connection.execute(query.where(FeedVersion.key.in_(wanted)))
     found = {row.key: FeedState(row.version, row.changed_us, row.next_lift_us) for row in rows}
     return {key: found.get(key, NO_STATE) for key in wanted}
+
+
+def release_count(session: Session, scope: Scope) -> int:
+    """Releases the subject holds (not retracted, embargoed ones included)."""
+    count = session.scalar(select(FeedVersion.release_count).where(FeedVersion.key == scope_key(scope)))
+    return int(count or 0)
+
+
+def city_release_counts(session: Session, topic_id: int | None = None) -> dict[int, int]:
+    """Releases each city holds (of one topic); cities never written are absent."""
+    pattern = "city:%:topic:" + str(topic_id) if topic_id is not None else "city:%"
+    query = select(FeedVersion.key, FeedVersion.release_count).where(FeedVersion.key.like(pattern))
+    if topic_id is None:
+        query = query.where(FeedVersion.key.not_like("%:topic:%"))
+    counts: dict[int, int] = {}
+    for key, count in session.execute(query):
+        city_id = scope_of_key(key).city_id
+        if city_id is not None:
+            counts[city_id] = int(count)
+    return counts
+
+
+def topic_release_counts(session: Session, city_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Releases each topic holds, in all cities or summed over `city_ids`."""
+    query = select(FeedVersion.key, FeedVersion.release_count)
+    if city_ids is None:
+        query = query.where(FeedVersion.key.like("topic:%"))
+    else:
+        cities = list(city_ids)
+        if not cities:
+            return {}
+        query = query.where(or_(*(FeedVersion.key.like(f"city:{city_id}:topic:%") for city_id in cities)))
+    counts: dict[int, int] = {}
+    for key, count in session.execute(query):
+        topic_id = scope_of_key(key).topic_id
+        if topic_id is not None:
+            counts[topic_id] = counts.get(topic_id, 0) + int(count)
+    return counts
+
+
+def counted_releases(session: Session) -> dict[str, int]:
+    """Every subject's release count as the releases themselves say (not as kept)."""
+    held = Release.retracted_at.is_(None)
+    topic_links = select(ReleaseTopic.city_id, ReleaseTopic.topic_id, func.count()).join(
+        Release, Release.id == ReleaseTopic.release_id
+    )
+    counts = {ALL_KEY: int(session.scalar(select(func.count()).select_from(Release).where(held)) or 0)}
+    for column, kind in ((Release.city_id, "city"), (Release.region_id, "region")):
+        for subject_id, count in session.execute(select(column, func.count()).where(held).group_by(column)):
+            counts[f"{kind}:{subject_id}"] = int(count)
+    grouped = topic_links.where(held).group_by(ReleaseTopic.city_id, ReleaseTopic.topic_id)
+    for city_id, topic_id, count in session.execute(grouped):
+        counts[f"city:{city_id}:topic:{topic_id}"] = int(count)
+        counts[f"topic:{topic_id}"] = counts.get(f"topic:{topic_id}", 0) + int(count)
+    return counts
+
+
+def recount_releases(session: Session) -> None:
+    """Sets every subject's release count from the releases (after a bulk load that
+    bypassed the store); versions and change times stay as they are."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = FeedVersion.__table__
+    assert isinstance(table, Table)
+    session.execute(update(FeedVersion).values(release_count=0))
+    for key, count in sorted(counted_releases(session).items()):
+        statement = insert(table).values(
+            key=key, version=0, changed_us=0, next_lift_us=None, release_count=count
+        )
+        session.execute(
+            statement.on_conflict_do_update(index_elements=[table.c.key], set_={"release_count": count})
+        )
 
 
 def next_embargo(session: Session, scope: Scope, now: datetime) -> datetime | None:

@@ -193,7 +193,8 @@ def create_release(
     session.add(release)
     session.flush()
     release.guid = f"tag:{tag_authority},{now:%Y-%m-%d}:release:{release.id}"
-    feed_versions.bump(session, feed_versions.release_keys(release), now, embargo_until=release.published_at)
+    keys = feed_versions.release_keys(release)
+    feed_versions.bump(session, keys, now, embargo_until=release.published_at, counted=dict.fromkeys(keys, 1))
     session.flush()
     return release
 
@@ -228,18 +229,26 @@ def update_release(
     _set_city_and_topics(release, refs)
     release.updated_at = max(now, release.updated_at)
     release.revision += 1
-    keys = keys_before | feed_versions.release_keys(release)
-    feed_versions.bump(session, keys, now, embargo_until=release.published_at)
+    keys_after = feed_versions.release_keys(release)
+    # A release moved to another city or topics leaves the old subjects' counts.
+    counted = dict.fromkeys(keys_before - keys_after, -1) | dict.fromkeys(keys_after - keys_before, 1)
+    if release.retracted_at is not None:
+        counted = {}  # a retracted release is counted nowhere
+    feed_versions.bump(
+        session, keys_before | keys_after, now, embargo_until=release.published_at, counted=counted
+    )
     session.flush()
     return release
 
 
 def retract_release(session: Session, release: Release, now: datetime) -> Release:
     """Marks a release retracted. The row stays, for the record and for tombstones."""
+    held = release.retracted_at is None
     release.retracted_at = now
     release.updated_at = max(now, release.updated_at)
     release.revision += 1
-    feed_versions.bump(session, feed_versions.release_keys(release), now)
+    keys = feed_versions.release_keys(release)
+    feed_versions.bump(session, keys, now, counted=dict.fromkeys(keys, -1 if held else 0))
     session.flush()
     return release
 

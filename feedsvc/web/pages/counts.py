@@ -1,10 +1,9 @@
 """Counts on overview pages, kept per worker until their subject changes.
 
-Counting visible releases reads every row of a subject (at a million releases
-the front page's counts took seconds). A count only changes when its subject's
-change counter (`feed_versions`) does, so each worker computes it once per
-change, like a rendered feed. An embargo that ran out but that no reader or
-notifier has lifted yet makes a count lag for a moment; it never runs ahead.
+The counts come from what every write keeps per subject (`browse`), a few
+small reads; a page asks for them on every view, so each worker still keeps
+them until the subject's change counter (`feed_versions`) moves, or one of
+its embargoes runs out.
 """
 
 from __future__ import annotations
@@ -20,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from feedsvc.models import Topic
 from feedsvc.store import browse, catalog
-from feedsvc.store.feed_versions import ALL_KEY, CATALOG_KEY, scope_key
-from feedsvc.store.releases import count_visible
+from feedsvc.store.feed_versions import ALL_KEY, CATALOG_KEY, micros, scope_key
 from feedsvc.store.scope import Scope
 from feedsvc.web.feeds import state_reader
 
@@ -31,9 +29,12 @@ MAX_REMEMBERED = 1024
 T = TypeVar("T")
 
 
-def _remembered(subject_key: str, label: str, compute: Callable[[], T]) -> T:
+def _remembered(subject_key: str, label: str, now: datetime, compute: Callable[[], T]) -> T:
     states = state_reader().states([subject_key, CATALOG_KEY])
     stamp = (states[subject_key].version, states[CATALOG_KEY].version)
+    lift = states[subject_key].next_lift_us
+    if lift is not None and lift <= micros(now):
+        return compute()  # an embargo ran out and nobody lifted it yet: the memo is behind
     memo: OrderedDict[tuple[str, str], tuple[tuple[int, int], Any]] = current_app.extensions.setdefault(
         _MEMO, OrderedDict()
     )
@@ -53,12 +54,12 @@ def _remembered(subject_key: str, label: str, compute: Callable[[], T]) -> T:
 
 
 def total(session: Session, scope: Scope, now: datetime) -> int:
-    return _remembered(scope_key(scope), "total", lambda: count_visible(session, scope, now))
+    return _remembered(scope_key(scope), "total", now, lambda: browse.visible_total(session, scope, now))
 
 
 def city_counts(session: Session, now: datetime, topic_id: int | None = None) -> dict[int, int]:
     subject = ALL_KEY if topic_id is None else f"topic:{topic_id}"
-    return _remembered(subject, "cities", lambda: browse.city_counts(session, now, topic_id=topic_id))
+    return _remembered(subject, "cities", now, lambda: browse.city_counts(session, now, topic_id=topic_id))
 
 
 def topic_counts(
@@ -72,5 +73,5 @@ def topic_counts(
 
     # Only ids are remembered: rows must not outlive the session they came from.
     by_id = {topic.id: topic for topic in catalog.topics(session)}
-    counted = _remembered(subject, "topics", compute)
+    counted = _remembered(subject, "topics", now, compute)
     return [(by_id[topic_id], count) for topic_id, count in counted if topic_id in by_id]
