@@ -21,8 +21,8 @@ from sqlalchemy import text
 from feedsvc import create_app, db, schema
 from feedsvc.models import Base
 
-# Fixtures of the API tests (api, token) live beside their helpers.
-pytest_plugins = ["tests.api_support"]
+# Fixtures of the API tests (api, token) and of the race tests live beside their helpers.
+pytest_plugins = ["tests.api_support", "tests.races"]
 
 POSTGRES_URL = os.environ.get("FEEDSVC_TEST_DATABASE_URL", "")
 BASE_URL = "http://feeds.example.test"

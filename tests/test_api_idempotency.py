@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from feedsvc import db
@@ -23,7 +20,7 @@ from tests.api_support import RELEASE, bearer, make_token, problem_of, snapshot
 from tests.conftest import BASE_URL, POSTGRES_URL, FakeClock
 
 RECORD = {**RELEASE, "external_id": "ro-2026-117"}
-THREADS = 8
+RACERS = 8
 
 
 def rows_with_external_id(app: Flask, external_id: str) -> int:
@@ -121,46 +118,10 @@ def test_without_external_id_every_post_is_a_new_release(
 # --- concurrent duplicates ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def integrity_errors(api: Flask) -> Iterator[list[BaseException]]:
-    """Every IntegrityError the database raises during the test, as the driver reported it."""
-    seen: list[BaseException] = []
-
-    def record(context: Any) -> None:
-        if isinstance(context.sqlalchemy_exception, IntegrityError):
-            seen.append(context.original_exception)
-
-    with api.app_context():
-        engine = db.engine()
-    event.listen(engine, "handle_error", record)
-    yield seen
-    event.remove(engine, "handle_error", record)
-
-
-@pytest.fixture
-def insert_rendezvous() -> Iterator[None]:
-    """Holds each request's first insert of a release until all requests reached theirs.
-
-    So every request has checked for the external_id and found nothing before any of them
-    writes: exactly the race that only the unique constraint can settle.
-    """
-    barrier = threading.Barrier(THREADS, timeout=30)
-    arrived: set[int] = set()
-
-    def hold(session: Session, _context: UOWTransaction, _instances: object) -> None:
-        if threading.get_ident() not in arrived and any(isinstance(obj, Release) for obj in session.new):
-            arrived.add(threading.get_ident())
-            barrier.wait()
-
-    event.listen(Session, "before_flush", hold)
-    yield
-    event.remove(Session, "before_flush", hold)
-
-
 def post_at_once(app: Flask, token: dict[str, str], record: dict[str, Any]) -> list[TestResponse]:
-    """POSTs `record` from THREADS threads released together; any exception fails the test."""
-    start = threading.Barrier(THREADS, timeout=30)
-    responses: list[TestResponse | None] = [None] * THREADS
+    """POSTs `record` from RACERS threads released together; any exception fails the test."""
+    start = threading.Barrier(RACERS, timeout=30)
+    responses: list[TestResponse | None] = [None] * RACERS
     failures: list[BaseException] = []
 
     def send(index: int) -> None:
@@ -171,7 +132,7 @@ def post_at_once(app: Flask, token: dict[str, str], record: dict[str, Any]) -> l
         except BaseException as error:  # reported below, in the test's thread
             failures.append(error)
 
-    threads = [threading.Thread(target=send, args=(index,)) for index in range(THREADS)]
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(RACERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -184,7 +145,7 @@ def post_at_once(app: Flask, token: dict[str, str], record: dict[str, Any]) -> l
 def assert_one_release_for_all(app: Flask, responses: list[TestResponse], external_id: str) -> None:
     statuses = sorted(response.status_code for response in responses)
     bodies = [response.get_data(as_text=True) for response in responses]
-    assert statuses == [200] * (THREADS - 1) + [201], (statuses, bodies)
+    assert statuses == [200] * (RACERS - 1) + [201], (statuses, bodies)
     assert len({response.get_json()["id"] for response in responses}) == 1
     assert rows_with_external_id(app, external_id) == 1
 
@@ -200,7 +161,7 @@ def test_concurrent_duplicates_that_all_passed_the_check_create_one_release(
     responses = post_at_once(api, token, RECORD)
     assert_one_release_for_all(api, responses, RECORD["external_id"])
     # Every loser really lost at the constraint (and was answered as a retry).
-    assert len(integrity_errors) >= THREADS - 1
+    assert len(integrity_errors) >= RACERS - 1
 
 
 def test_concurrent_duplicates_sent_at_once_create_one_release(api: Flask, token: dict[str, str]) -> None:

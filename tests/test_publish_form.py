@@ -3,6 +3,8 @@ correct and retract releases of their own cities, with the API's validation."""
 
 from __future__ import annotations
 
+import re
+import threading
 from typing import Any
 
 import feedparser
@@ -11,13 +13,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lxml import html
 from lxml.html import HtmlElement
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from feedsvc import db
 from feedsvc.models import Release
 from feedsvc.store import catalog
 from feedsvc.store.tokens import create_token, revoke_token, token_by_id
-from tests.conftest import FakeClock
+from tests.api_support import snapshot
+from tests.conftest import POSTGRES_URL, AppFactory, FakeClock
 from tests.factories import add_release, get_release, make_catalog
 
 VALID: dict[str, Any] = {
@@ -288,3 +292,257 @@ def test_the_list_of_releases_continues_on_older_pages(signed_in: FlaskClient, a
     older = first.cssselect(".pager a[rel=next]")[0].get("href")
     second = doc_of(signed_in.get(older))
     assert [text_of(cell) for cell in second.cssselect(".release-table tbody th")] == ["Meldung 00"]
+
+
+# --- sending the same form twice publishes once ------------------------------------------------------
+
+
+def new_form(client: FlaskClient) -> dict[str, str]:
+    """The hidden fields of a freshly shown new-release form: CSRF secret and submission key."""
+    doc = doc_of(client.get("/publish/new"))
+    return {name: str(doc.cssselect(f"input[name={name}]")[0].get("value")) for name in HIDDEN}
+
+
+HIDDEN = ("csrf_token", "submission_key")
+
+
+def send(client: FlaskClient, hidden: dict[str, str], fields: dict[str, Any]) -> TestResponse:
+    return client.post("/publish/new", data={**fields, **hidden})
+
+
+def flashes(client: FlaskClient) -> list[str]:
+    return [text_of(message) for message in doc_of(client.get("/publish")).cssselect(".flash p")]
+
+
+def releases_of_form(app: Flask, key: str) -> list[Release]:
+    with app.app_context():
+        query = select(Release).where(Release.external_id == f"form-{key}")
+        return list(db.session().scalars(query))
+
+
+def release_count(app: Flask) -> int:
+    with app.app_context():
+        return int(db.session().scalar(select(func.count()).select_from(Release)) or 0)
+
+
+def city_feed_titles(client: FlaskClient) -> list[str]:
+    return [entry.title for entry in feedparser.parse(client.get("/cities/rosenheim/feed.atom").data).entries]
+
+
+def test_every_new_release_form_carries_its_own_random_submission_key(
+    signed_in: FlaskClient, app: Flask
+) -> None:
+    keys = {new_form(signed_in)["submission_key"] for _ in range(3)}
+    assert len(keys) == 3
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{32}", key) for key in keys)
+    # A correction is no new release: its form has no key.
+    release_id = add_release(app)
+    assert not doc_of(signed_in.get(f"/publish/{release_id}/edit")).cssselect("input[name=submission_key]")
+
+
+def test_sending_the_same_form_twice_publishes_once(signed_in: FlaskClient, app: Flask) -> None:
+    hidden = new_form(signed_in)
+    first = send(signed_in, hidden, VALID)
+    assert (first.status_code, first.headers["Location"]) == (303, "/publish")
+    assert flashes(signed_in) == ["Veröffentlicht: Winterdienst startet"]
+    before = snapshot(app)
+    again = send(signed_in, hidden, VALID)  # a double click, or the browser resending the POST
+    assert (again.status_code, again.headers["Location"]) == (303, "/publish")
+    assert snapshot(app) == before
+    assert flashes(signed_in) == [
+        "Bereits veröffentlicht: Winterdienst startet. "
+        "Das Formular wurde mehrfach gesendet, die Meldung erscheint nur einmal."
+    ]
+    assert [release.title for release in releases_of_form(app, hidden["submission_key"])] == [VALID["title"]]
+    assert release_count(app) == 1
+    assert city_feed_titles(signed_in) == ["Winterdienst startet"]
+    listed = doc_of(signed_in.get("/publish")).cssselect(".release-table tbody th")
+    assert [text_of(cell) for cell in listed] == ["Winterdienst startet"]
+
+
+def test_a_repeat_after_a_correction_still_publishes_nothing(signed_in: FlaskClient, app: Flask) -> None:
+    hidden = new_form(signed_in)
+    send(signed_in, hidden, VALID)
+    (release,) = releases_of_form(app, hidden["submission_key"])
+    edit_page = doc_of(signed_in.get(f"/publish/{release.id}/edit"))
+    stored_time = str(edit_page.cssselect("#f-published_at")[0].get("value"))
+    correction = {**VALID, "title": "Winterdienst startet früher", "published_at": stored_time}
+    assert post_form(signed_in, f"/publish/{release.id}/edit", correction).status_code == 303
+    flashes(signed_in)
+    assert send(signed_in, hidden, VALID).status_code == 303
+    assert flashes(signed_in)[0].startswith("Bereits veröffentlicht: Winterdienst startet früher.")
+    assert release_count(app) == 1
+
+
+def test_an_admin_sending_the_same_form_twice_publishes_once(app: Flask, client: FlaskClient) -> None:
+    # An admin publishes in the name of the city's press office: the key is looked up there.
+    make_catalog(app)
+    sign_in(client, make_token(app, role="admin", cities=())[1])
+    hidden = new_form(client)
+    fields = {**VALID, "city": "muenchen"}
+    assert [send(client, hidden, fields).status_code for _ in range(2)] == [303, 303]
+    (release,) = releases_of_form(app, hidden["submission_key"])
+    assert release.publisher.name == "Pressestelle München"
+    assert release_count(app) == 1
+
+
+def test_a_changed_form_sent_again_with_its_key_is_refused_and_writes_nothing(
+    signed_in: FlaskClient, app: Flask
+) -> None:
+    hidden = new_form(signed_in)
+    send(signed_in, hidden, VALID)
+    (release,) = releases_of_form(app, hidden["submission_key"])
+    flashes(signed_in)
+    before = snapshot(app)
+    response = send(signed_in, hidden, {**VALID, "title": "Winterdienst startet am Montag"})
+    assert response.status_code == 409
+    assert snapshot(app) == before
+    doc = doc_of(response)
+    summary = text_of(doc.cssselect(".error-summary")[0])
+    assert "bereits als „Winterdienst startet“ veröffentlicht" in summary
+    assert "nichts gespeichert" in summary
+    link = doc.cssselect(".error-summary a")[-1]
+    assert link.get("href") == f"/publish/{release.id}/edit"
+    # What was typed is kept; sending it once more, knowingly, is a release of its own (once).
+    assert doc.cssselect("#f-title")[0].get("value") == "Winterdienst startet am Montag"
+    fresh = str(doc.cssselect("input[name=submission_key]")[0].get("value"))
+    assert fresh != hidden["submission_key"]
+    again = {**hidden, "submission_key": fresh}
+    changed = {**VALID, "title": "Winterdienst startet am Montag"}
+    assert [send(signed_in, again, changed).status_code for _ in range(2)] == [303, 303]
+    assert sorted(city_feed_titles(signed_in)) == ["Winterdienst startet", "Winterdienst startet am Montag"]
+
+
+def test_a_form_whose_release_was_retracted_does_not_publish_it_again(
+    signed_in: FlaskClient, app: Flask
+) -> None:
+    hidden = new_form(signed_in)
+    send(signed_in, hidden, VALID)
+    (release,) = releases_of_form(app, hidden["submission_key"])
+    assert post_form(signed_in, f"/publish/{release.id}/retract", {}).status_code == 303
+    before = snapshot(app)
+    response = send(signed_in, hidden, VALID)
+    assert response.status_code == 409
+    assert snapshot(app) == before
+    doc = doc_of(response)
+    assert "inzwischen zurückgezogen" in text_of(doc.cssselect(".error-summary")[0])
+    assert not doc.cssselect(f".error-summary a[href='/publish/{release.id}/edit']")
+    assert city_feed_titles(signed_in) == []
+
+
+def test_a_form_shown_again_after_errors_keeps_its_key(signed_in: FlaskClient, app: Flask) -> None:
+    hidden = new_form(signed_in)
+    response = send(signed_in, hidden, {**VALID, "title": ""})
+    assert response.status_code == 422
+    kept = doc_of(response).cssselect("input[name=submission_key]")[0].get("value")
+    assert kept == hidden["submission_key"]
+    refused = send(signed_in, hidden, {**VALID, "city": "muenchen"})  # out of scope: refused after lookup
+    assert refused.status_code == 422
+    assert doc_of(refused).cssselect("input[name=submission_key]")[0].get("value") == kept
+    assert [send(signed_in, hidden, VALID).status_code for _ in range(2)] == [303, 303]
+    assert len(releases_of_form(app, hidden["submission_key"])) == 1
+    assert release_count(app) == 1
+
+
+@pytest.mark.parametrize("key", [None, "", "kurz", "x" * 65, "mit leerzeichen und mehr als 16"])
+def test_a_form_without_a_usable_key_still_publishes(
+    signed_in: FlaskClient, app: Flask, key: str | None
+) -> None:
+    # A page opened before keys existed (or a key that this service never made): published as
+    # before, without the protection; a page shown again after an error gets a key of its own.
+    hidden = {"csrf_token": csrf(signed_in)} | ({} if key is None else {"submission_key": key})
+    response = send(signed_in, hidden, {**VALID, "title": ""})
+    assert response.status_code == 422
+    given = str(doc_of(response).cssselect("input[name=submission_key]")[0].get("value"))
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", given)
+    assert send(signed_in, hidden, VALID).status_code == 303
+    release = release_titled(app, VALID["title"])
+    assert release is not None and release.external_id is None
+
+
+# --- sent at the same moment -------------------------------------------------------------------------
+
+RACERS = 6
+
+
+def clients_of_one_browser(signed_in: FlaskClient, apps: list[Flask]) -> list[FlaskClient]:
+    """RACERS clients holding the signed-in session cookie, spread over the app instances
+    (app servers sharing the database): the requests of one double-clicking browser."""
+    cookie = signed_in.get_cookie("session")
+    assert cookie is not None
+    clients = []
+    for index in range(RACERS):
+        client = apps[index % len(apps)].test_client()
+        client.set_cookie("session", cookie.value)
+        clients.append(client)
+    return clients
+
+
+def send_at_once(
+    clients: list[FlaskClient], hidden: dict[str, str], fields: dict[str, Any]
+) -> list[TestResponse]:
+    """Sends the same form from every client, released together; any exception fails the test."""
+    start = threading.Barrier(len(clients), timeout=30)
+    responses: list[TestResponse | None] = [None] * len(clients)
+    failures: list[BaseException] = []
+
+    def post(index: int) -> None:
+        try:
+            start.wait()
+            responses[index] = send(clients[index], hidden, fields)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=post, args=(index,)) for index in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures, failures
+    return [response for response in responses if response is not None]
+
+
+def assert_published_once(
+    app: Flask, clients: list[FlaskClient], responses: list[TestResponse], key: str, title: str
+) -> None:
+    assert [(r.status_code, r.headers.get("Location")) for r in responses] == [(303, "/publish")] * RACERS
+    assert [release.title for release in releases_of_form(app, key)] == [title]
+    messages = sorted(message for client in clients for message in flashes(client))
+    assert len(messages) == RACERS
+    assert messages[-1] == f"Veröffentlicht: {title}"
+    assert all(message.startswith(f"Bereits veröffentlicht: {title}.") for message in messages[:-1])
+    assert city_feed_titles(clients[0]).count(title) == 1
+
+
+def test_the_same_form_sent_at_once_to_two_app_servers_publishes_once(
+    signed_in: FlaskClient, app: Flask, make_app: AppFactory
+) -> None:
+    apps = [app, make_app()]
+    for attempt in range(3):
+        hidden = new_form(signed_in)
+        clients = clients_of_one_browser(signed_in, apps)
+        fields = {**VALID, "title": f"Winterdienst startet ({attempt})"}
+        responses = send_at_once(clients, hidden, fields)
+        assert_published_once(app, clients, responses, hidden["submission_key"], fields["title"])
+    assert release_count(app) == 3
+
+
+@pytest.mark.skipif(
+    not POSTGRES_URL,
+    reason="PostgreSQL only: on SQLite a write takes the write lock before its check "
+    "(feedsvc.db.begin_writing), so no two can pass it together",
+)
+def test_the_same_form_that_passed_every_check_at_once_publishes_once(
+    signed_in: FlaskClient,
+    app: Flask,
+    make_app: AppFactory,
+    insert_rendezvous: None,
+    integrity_errors: list[BaseException],
+) -> None:
+    hidden = new_form(signed_in)
+    clients = clients_of_one_browser(signed_in, [app, make_app()])
+    responses = send_at_once(clients, hidden, VALID)
+    assert_published_once(app, clients, responses, hidden["submission_key"], VALID["title"])
+    assert release_count(app) == 1
+    # Every loser really lost at the constraint, and was answered as a repeat.
+    assert len(integrity_errors) >= RACERS - 1

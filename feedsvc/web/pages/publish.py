@@ -3,6 +3,9 @@ correct and retract the releases of their cities (CONTRACT §6 scope).
 
 Every POST must carry the session's CSRF secret; every response is private and
 never stored. Writes go through `publish_actions`, i.e. the API's own rules.
+
+A new release's form publishes once however often it is sent: its submission key
+is the release's external_id, and a repeat is answered like the first success.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
 from flask import Blueprint, Response, current_app, flash, request, url_for
+from sqlalchemy.exc import IntegrityError
 
 from feedsvc import db
 from feedsvc.models import Release, Token
@@ -25,6 +29,7 @@ from feedsvc.web.feed_content import decode_cursor, encode_cursor
 from feedsvc.web.pages.errors import error_response
 from feedsvc.web.pages.head import Head
 from feedsvc.web.pages.publish_actions import (
+    EarlierSubmit,
     create_from_input,
     parse_change,
     parse_new,
@@ -37,6 +42,7 @@ from feedsvc.web.pages.publish_form import (
     field_labels,
     form_from_release,
     form_from_request,
+    new_submission_key,
 )
 from feedsvc.web.pages.publish_session import csrf_ok, csrf_token, current_token, sign_in, sign_out
 from feedsvc.web.pages.release import MAX_RELEASE_ID
@@ -45,6 +51,9 @@ from feedsvc.web.pages.responses import now, private_page
 blueprint = Blueprint("publish", __name__, url_prefix="/publish")
 
 LIST_LIMIT = 50
+# A POST that loses the submission key's unique constraint to a concurrent one finds the
+# winner's release on its next pass (as the API's publish does).
+_CREATE_ATTEMPTS = 3
 CSRF_FAILED = (
     "Das Formular ist abgelaufen oder wurde nicht von dieser Seite gesendet. "
     "Bitte laden Sie die Seite neu und versuchen Sie es noch einmal."
@@ -96,9 +105,17 @@ def _sign_in_page(status: int = 200, error: str = "") -> Response:
 
 
 def _form_page(
-    token: Token, form: ReleaseForm, release: Release | None = None, status: int = 200
+    token: Token,
+    form: ReleaseForm,
+    release: Release | None = None,
+    status: int = 200,
+    earlier: Release | None = None,
 ) -> Response:
     title = "Pressemitteilung bearbeiten" if release else "Neue Pressemitteilung"
+    if release is None and not form.submission_key:
+        # A POST from a page without a key (opened before keys existed) is shown again with
+        # one, so that from now on sending it twice publishes once.
+        form.submission_key = new_submission_key()
     return private_page(
         "publish/form.html",
         status=status,
@@ -106,6 +123,7 @@ def _form_page(
         heading=title,
         form=form,
         release=release,
+        earlier=earlier,
         cities=writable_cities(db.session(), token),
         topics=catalog.topics(db.session()),
         labels=field_labels(form),
@@ -179,16 +197,48 @@ def create(token: Token) -> Response:
     form = form_from_request(request.form)
     data = parse_new(form)
     if data is None:
-        return _form_page(token, form, status=422)
+        return _form_page(token, form, status=422)  # keeps its key: corrected and sent, still one form
     session = db.session()
-    db.begin_writing(session)  # after the checks, so a large body never holds the write lock
-    release = create_from_input(session, token, form, data, now(), current_app.config["TAG_AUTHORITY"])
-    if release is None:
-        session.rollback()
-        return _form_page(token, form, status=422)
-    session.commit()
-    flash(f"Veröffentlicht: {release.title}")
-    return _see_other("publish.dashboard")
+    authority = current_app.config["TAG_AUTHORITY"]
+    for attempt in range(1, _CREATE_ATTEMPTS + 1):
+        db.begin_writing(session)  # after the checks, so a large body never holds the write lock
+        try:
+            outcome = create_from_input(session, token, form, data, now(), authority)
+            if isinstance(outcome, Release):
+                session.commit()
+        except IntegrityError:
+            # A concurrent POST won a unique constraint between our check and our insert: the
+            # same submission key (a double click racing itself; the next pass finds its
+            # release and answers as for any repeat), or, for an admin, the new press office.
+            session.rollback()
+            if attempt == _CREATE_ATTEMPTS:
+                raise
+            continue
+        if isinstance(outcome, Release):
+            flash(f"Veröffentlicht: {outcome.title}")
+            return _see_other("publish.dashboard")
+        session.rollback()  # nothing of this request is written, whatever it was
+        if outcome is None:
+            return _form_page(token, form, status=422)
+        return _earlier_submit_answer(token, form, outcome)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _earlier_submit_answer(token: Token, form: ReleaseForm, earlier: EarlierSubmit) -> Response:
+    """The answer to a form whose submission key already made a release."""
+    message = earlier.message()
+    if earlier.repeat:
+        # Answered exactly as the first POST was: to the list, which shows the release once.
+        flash(message)
+        return _see_other("publish.dashboard")
+    # Changed after it was sent, or its release retracted since. 409, not 422: every field is
+    # valid, the submission conflicts with the release its key already made (the API's status
+    # for the same case). The form comes back with what was typed and a fresh key, so sending
+    # it once more, knowingly, publishes it as a release of its own (and only once).
+    form.add_error("", message)
+    form.submission_key = new_submission_key()
+    existing = earlier.release if earlier.release.retracted_at is None else None
+    return _form_page(token, form, status=409, earlier=existing)
 
 
 @blueprint.get("/<int:release_id>/edit")

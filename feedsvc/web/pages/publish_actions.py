@@ -3,11 +3,16 @@ models validate and sanitise, the same store functions resolve cities and topics
 and write, the same scope check decides who may publish where.
 
 Nothing here commits: the view does, once everything has worked.
+
+A new release from a form that was posted before (same submission key, hence
+same external_id, same press office) is not created again: the earlier release
+is handed back as an `EarlierSubmit` for the view to answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -16,11 +21,51 @@ from sqlalchemy.orm import Session
 from feedsvc.models import City, Publisher, Release, Token
 from feedsvc.schemas import ReleaseIn, ReleasePatch, field_errors
 from feedsvc.store import catalog
-from feedsvc.store.releases import References, create_release, resolve_references, update_release
+from feedsvc.store.releases import (
+    References,
+    create_release,
+    release_by_external_id,
+    resolve_references,
+    update_release,
+)
 from feedsvc.store.tokens import may_write_city
 from feedsvc.web.pages.publish_form import ReleaseForm, apply_errors, release_fields
 
 OUT_OF_SCOPE = "Für diese Stadt dürfen Sie nicht veröffentlichen."
+ALREADY_PUBLISHED = (
+    "Bereits veröffentlicht: {title}. Das Formular wurde mehrfach gesendet, die Meldung erscheint nur einmal."
+)
+OTHER_CONTENT = (
+    "Dieses Formular wurde bereits als „{title}“ veröffentlicht, damals mit anderem Inhalt. "
+    "Es wurde nichts gespeichert. Bitte korrigieren Sie die veröffentlichte Meldung. "
+    "Nur wenn Sie eine weitere, eigene Pressemitteilung veröffentlichen wollen, "
+    "senden Sie das Formular noch einmal."
+)
+RETRACTED = (
+    "Dieses Formular wurde bereits als „{title}“ veröffentlicht; die Meldung ist inzwischen zurückgezogen. "
+    "Es wurde nichts gespeichert. Wenn Sie sie als neue Pressemitteilung veröffentlichen wollen, "
+    "senden Sie das Formular noch einmal."
+)
+
+
+@dataclass(frozen=True)
+class EarlierSubmit:
+    """The release that an earlier POST of the same form (same submission key) made.
+
+    `repeat`: the same content and still published, i.e. this POST is a double
+    click or a resent request and has nothing left to do. Otherwise the form was
+    changed and sent again, or its release was retracted meanwhile: as in the API,
+    neither answers "published" nor makes a second release under the same key.
+    """
+
+    release: Release
+    repeat: bool
+
+    def message(self) -> str:
+        if self.repeat:
+            return ALREADY_PUBLISHED.format(title=self.release.title)
+        template = RETRACTED if self.release.retracted_at is not None else OTHER_CONTENT
+        return template.format(title=self.release.title)
 
 
 def writable_cities(session: Session, token: Token) -> Sequence[City]:
@@ -65,14 +110,33 @@ def parse_change(form: ReleaseForm, release: Release) -> ReleasePatch | None:
         return None
 
 
+def earlier_submit(session: Session, publisher: Publisher, data: ReleaseIn) -> EarlierSubmit | None:
+    """The release this form already made for `publisher`, or None (also for a form without key)."""
+    if data.external_id is None or publisher.id is None:
+        return None
+    existing = release_by_external_id(session, publisher.id, data.external_id)
+    if existing is None:
+        return None
+    repeat = existing.retracted_at is None and existing.content_hash == data.content_hash()
+    return EarlierSubmit(existing, repeat)
+
+
 def create_from_input(
     session: Session, token: Token, form: ReleaseForm, data: ReleaseIn, now: datetime, tag_authority: str
-) -> Release | None:
-    """The new release, or None when its city or topics are refused (errors on the form)."""
+) -> Release | EarlierSubmit | None:
+    """The new release; the earlier one when this form was sent before; or None when
+    its city or topics are refused (errors on the form).
+
+    Checked in the same transaction as the insert, but two POSTs can still both find
+    nothing (PostgreSQL): the loser's insert then fails on the unique constraint
+    of (publisher, external_id) with an IntegrityError, and the view tries again.
+    """
     refs = _references(session, token, form, data.city, data.topics)
     if refs is None:
         return None
     publisher = publisher_for(session, token, refs.city, now)
+    if (earlier := earlier_submit(session, publisher, data)) is not None:
+        return earlier
     return create_release(
         session, publisher=publisher, data=data, refs=refs, now=now, tag_authority=tag_authority
     )

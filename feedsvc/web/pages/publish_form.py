@@ -4,12 +4,18 @@ in German.
 
 Validation and sanitising are not done here: the same pydantic models as the API
 do them. This module only maps names and keeps what the user typed.
+
+A new release's form carries a random submission key, posted back in a hidden
+field. It becomes the release's external_id (`form-<key>`), so that posting the
+same form twice (a double click, a browser resending the POST) is recognised by
+the API's own idempotency rule and publishes once.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +33,13 @@ IMAGE_FIELDS = ("url", "caption", "credit")
 MAX_IMAGES = 20
 # Shown as empty rows below the images a release already has.
 BLANK_IMAGE_ROWS = 1
+SUBMISSION_KEY_FIELD = "submission_key"
+# 24 random bytes: 32 URL-safe characters, far too many to guess or to collide.
+_SUBMISSION_KEY_BYTES = 24
+# What `secrets.token_urlsafe` makes (with room for other lengths); anything else posted
+# was not made here and is ignored rather than stored as (part of) an external_id.
+_SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+EXTERNAL_ID_PREFIX = "form-"
 
 
 @dataclass
@@ -39,6 +52,8 @@ class ReleaseForm:
     errors: dict[str, list[str]] = field(default_factory=dict)
     # Known byte lengths of images by URL: the form does not ask for them.
     image_lengths: dict[str, int] = field(default_factory=dict)
+    # Of a new release only: "" when the POST came without one (a page from before keys existed).
+    submission_key: str = ""
 
     def value(self, name: str) -> str:
         return self.values.get(name, "")
@@ -78,8 +93,21 @@ def field_labels(form: ReleaseForm) -> dict[str, str]:
     return labels
 
 
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(_SUBMISSION_KEY_BYTES)
+
+
+def submission_external_id(key: str) -> str:
+    """The external_id of the release a form with this submission key publishes."""
+    return f"{EXTERNAL_ID_PREFIX}{key}"
+
+
+def _posted_submission_key(value: str) -> str:
+    return value if _SUBMISSION_KEY.fullmatch(value) else ""
+
+
 def empty_form(city_slug: str = "") -> ReleaseForm:
-    return ReleaseForm(values={"city": city_slug})
+    return ReleaseForm(values={"city": city_slug}, submission_key=new_submission_key())
 
 
 def form_from_release(release: Release) -> ReleaseForm:
@@ -112,7 +140,11 @@ def form_from_request(form: MultiDict[str, str], image_lengths: dict[str, int] |
         if any(image.values()):
             images.append(image)
     return ReleaseForm(
-        values=values, topics=form.getlist("topics"), images=images, image_lengths=dict(image_lengths or {})
+        values=values,
+        topics=form.getlist("topics"),
+        images=images,
+        image_lengths=dict(image_lengths or {}),
+        submission_key=_posted_submission_key(form.get(SUBMISSION_KEY_FIELD, "")),
     )
 
 
@@ -140,13 +172,17 @@ def release_fields(form: ReleaseForm, original: Release | None = None) -> dict[s
 
     Empty optional fields are left out of a new release (so defaults apply) and
     set to None in a change (so they are removed). An unchanged time is left out
-    of a change: the form shows minutes, the stored time may have seconds.
+    of a change: the form shows minutes, the stored time may have seconds. A new
+    release's submission key becomes its external_id; a change has none (the
+    external_id of a release never changes).
     """
     data: dict[str, Any] = {
         "title": form.value("title"),
         "body": form.value("body"),
         "city": form.value("city"),
     }
+    if original is None and form.submission_key:
+        data["external_id"] = submission_external_id(form.submission_key)
     data["topics"] = list(form.topics)
     optional = ("summary", "source_url", "author") + (("correction_note",) if original else ())
     for name in optional:
