@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from feedsvc import db
 from feedsvc.models import City, FeedVersion, Release, Topic
 from feedsvc.schemas import ReleasePatch
-from feedsvc.store import browse, feed_versions
+from feedsvc.store import browse, catalog, feed_versions
 from feedsvc.store.scope import Scope
 from tests.conftest import FakeClock
 from tests.factories import add_release, make_catalog, patch_release, retract
@@ -97,6 +97,12 @@ def test_every_write_keeps_the_counts_that_overviews_read(app: Flask, clock: Fak
     clock.advance(hours=1)  # the embargo runs out: counted without any write
     assert_counts_agree(app)
     patch_release(app, embargoed, ReleasePatch(published_at=clock.now + timedelta(days=1)))
+    assert_counts_agree(app)
+    with app.app_context():  # a municipal reform: Bad Aibling moves to the München region
+        session = db.session()
+        region = session.scalars(select(City).where(City.slug == "muenchen")).one().region
+        catalog.upsert_city(session, "bad-aibling", "Bad Aibling", "Bayern", region, "09187117")
+        session.commit()
     assert_counts_agree(app)
 
 

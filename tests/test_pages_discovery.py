@@ -132,6 +132,22 @@ def test_the_feeds_page_lists_every_feed_with_its_page(sample_app: Flask, client
     ]
 
 
+def test_the_feeds_page_is_kept_until_the_catalog_changes(sample_app: Flask, client: FlaskClient) -> None:
+    first = client.get("/feeds")
+    assert (
+        client.get("/feeds").data is not None
+        and client.get("/feeds").headers["ETag"] == first.headers["ETag"]
+    )
+    with sample_app.app_context():
+        session = db.session()
+        region = catalog.regions(session)[0]
+        catalog.upsert_city(session, "neustadt-am-inn", "Neustadt am Inn", "Bayern", region, "09199999")
+        session.commit()
+    changed = client.get("/feeds")
+    assert changed.headers["ETag"] != first.headers["ETag"]
+    assert b"Neustadt am Inn" in changed.data and b"Neustadt am Inn" not in first.data
+
+
 def test_feed_links_are_plain_links_that_a_script_may_add_copy_buttons_to(
     sample_app: Flask, client: FlaskClient
 ) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from feedsvc.models import City, Publisher, Region, Release, Topic
 from feedsvc.store import feed_versions
+from feedsvc.store.scope import Scope
 
 
 def city_by_slug(session: Session, slug: str) -> City | None:
@@ -72,8 +73,15 @@ def upsert_region(session: Session, slug: str, name: str, state: str) -> Region:
 def upsert_city(session: Session, slug: str, name: str, state: str, region: Region, ags: str | None) -> City:
     city = city_by_slug(session, slug) or City(slug=slug)
     if city.id is not None and region.id is not None and city.region_id != region.id:
-        # Releases carry a copy of their city's region (for region feeds): move them along.
+        # Releases carry a copy of their city's region (for region feeds): move them along,
+        # and their count from the old region to the new one.
         session.execute(update(Release).where(Release.city_id == city.id).values(region_id=region.id))
+        held = feed_versions.release_count(session, Scope(city_id=city.id))
+        old_key = feed_versions.scope_key(Scope(region_id=city.region_id))
+        new_key = feed_versions.scope_key(Scope(region_id=region.id))
+        feed_versions.bump(
+            session, [old_key, new_key], datetime.now(UTC), counted={old_key: -held, new_key: held}
+        )
     _catalog_changed(session, city, {"name": name, "state": state, "region": region, "ags": ags})
     return city
 

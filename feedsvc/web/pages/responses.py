@@ -30,7 +30,12 @@ def max_age_until(moment: datetime | None) -> int:
 
 
 def public_page(template: str, status: int = 200, max_age: int = PUBLIC_MAX_AGE, **context: Any) -> Response:
-    response = Response(render_template(template, **context), status=status, mimetype="text/html")
+    return public_html(render_template(template, **context), status, max_age)
+
+
+def public_html(html: str, status: int = 200, max_age: int = PUBLIC_MAX_AGE) -> Response:
+    """A public page rendered before (and perhaps kept): validated and cacheable as any other."""
+    response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     if status == 200:
         response.add_etag()
