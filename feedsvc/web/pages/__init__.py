@@ -1,7 +1,9 @@
 """HTML pages: overviews, release pages, the feed directory and the publish form.
 
 Server-rendered Jinja that works without JavaScript; `init_app` registers the
-blueprints, the template helpers, the security headers and the German error pages.
+blueprints, the template helpers and the security headers. The German error
+pages (`errors.page_for`) are answered for every HTTP error outside the API
+(`feedsvc.web.http_error`).
 """
 
 from __future__ import annotations
