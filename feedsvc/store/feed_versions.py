@@ -34,6 +34,10 @@ class FeedState:
     changed_us: int
     next_lift_us: int | None
 
+    def lift_due(self, now: datetime) -> bool:
+        """Whether an embargo of the subject ran out by `now` and has not been lifted yet."""
+        return self.next_lift_us is not None and self.next_lift_us <= micros(now)
+
 
 NO_STATE = FeedState(version=0, changed_us=0, next_lift_us=None)
 

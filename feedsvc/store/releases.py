@@ -39,6 +39,31 @@ def release_by_external_id(session: Session, publisher_id: int, external_id: str
 
 
 @dataclass(frozen=True)
+class PriorRelease:
+    """The release an earlier POST with the same external_id made for a press office.
+
+    A retried POST (the API's, a form sent twice) must not publish twice: the same
+    content, still published, is a retry, answered as the first POST was; anything
+    else (changed content, a release retracted since) conflicts with it.
+    """
+
+    release: Release
+    is_retry: bool
+
+
+def prior_release(session: Session, publisher: Publisher, data: ReleaseIn) -> PriorRelease | None:
+    """The release `data`'s external_id already made for `publisher`, or None (also without one)."""
+    if data.external_id is None or publisher.id is None:
+        return None
+    existing = release_by_external_id(session, publisher.id, data.external_id)
+    if existing is None:
+        return None
+    return PriorRelease(
+        existing, existing.retracted_at is None and existing.content_hash == data.content_hash()
+    )
+
+
+@dataclass(frozen=True)
 class _Walk:
     """The visible releases of a scope as ids, with the (date, id) columns of the
     index to walk: `release_topics` for topic scopes, `releases` otherwise."""

@@ -19,7 +19,7 @@ from feedsvc.feeds import FORMATS
 from feedsvc.feeds.model import Feed
 from feedsvc.models import Release
 from feedsvc.store import feed_versions
-from feedsvc.store.feed_versions import CATALOG_KEY, FeedState, from_micros, micros
+from feedsvc.store.feed_versions import CATALOG_KEY, FeedState, from_micros
 from feedsvc.store.releases import newer_visible_ids, newest_visible_ids, recently_retracted, releases_by_ids
 from feedsvc.web import poll_front, poll_limit, urls
 from feedsvc.web.feed_cache import FeedCache, RenderedFeed, StateReader, feed_cache_key, make_tag
@@ -58,11 +58,11 @@ def state_reader() -> StateReader:
     return reader
 
 
-def _lift_due(states: dict[str, FeedState], now_us: int) -> list[tuple[str, int]]:
+def _lift_due(states: dict[str, FeedState], now: datetime) -> list[tuple[str, int]]:
     return [
         (key, state.next_lift_us)
         for key, state in states.items()
-        if state.next_lift_us is not None and state.next_lift_us <= now_us
+        if state.next_lift_us is not None and state.lift_due(now)
     ]
 
 
@@ -220,7 +220,7 @@ def _current(
         if_none_match = request.environ.get("HTTP_IF_NONE_MATCH", "")
         fresh = bool(if_none_match) and not client_holds(cached, if_none_match)
         states = state_reader().states(cached.keys, fresh=fresh)
-        due = _lift_due({cached.keys[0]: states[cached.keys[0]]}, micros(now))
+        due = _lift_due({cached.keys[0]: states[cached.keys[0]]}, now)
         if not due and cached.is_current(states):
             return cached
         if due:
@@ -229,7 +229,7 @@ def _current(
     if subject is None:
         return None
     key = feed_versions.scope_key(subject.scope)
-    due = _lift_due({key: state_reader().states([key])[key]}, micros(now))
+    due = _lift_due({key: state_reader().states([key])[key]}, now)
     if due:
         _lift(due, now)
     with feed_cache().single_flight(cache_key):

@@ -25,7 +25,7 @@ from werkzeug.wsgi import get_current_url
 
 from feedsvc.db import is_outage
 from feedsvc.feeds import FORMATS
-from feedsvc.store.feed_versions import micros
+from feedsvc.web import poll_limit
 from feedsvc.web.feed_cache import FeedCache, StateReader, feed_cache_key
 from feedsvc.web.http_caching import Reply, WSGIEnviron, client_holds, reply, stale_reply
 
@@ -47,6 +47,8 @@ class PollFront:
         self._cache = cache
         self._states = states
         self._dialect = states.dialect
+        # Counting polls needs Flask's request (client address) and Redis: then Flask answers all.
+        self._standing_aside = poll_limit.is_on(app)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         answer = self.reply(environ)
@@ -63,7 +65,7 @@ class PollFront:
             or not path.endswith(FEED_ENDINGS)
             or environ.get("QUERY_STRING")
             or "HTTP_AUTHORIZATION" in environ
-            or self._config.get("POLL_LIMIT_REDIS_URL")
+            or self._standing_aside
             or not path.isascii()
         ):
             return None
@@ -84,8 +86,7 @@ class PollFront:
             # Unreachable: the copy we hold, stale, as the view would answer (one attempt,
             # not two). Any other error is the view's to raise.
             return stale_reply(entry, environ, now, self._config) if is_outage(error, self._dialect) else None
-        lift = states[entry.keys[0]].next_lift_us
-        if (lift is not None and lift <= micros(now)) or not entry.is_current(states):
+        if states[entry.keys[0]].lift_due(now) or not entry.is_current(states):
             return None
         return reply(entry, environ, now, self._config)
 

@@ -33,6 +33,10 @@ def init_app(app: Flask) -> None:
         app.extensions[_CLIENT] = redis.Redis.from_url(url, socket_timeout=0.05, socket_connect_timeout=0.05)
 
 
+def is_on(app: Flask) -> bool:
+    return _CLIENT in app.extensions
+
+
 def refused(feed_key: str) -> Response | None:
     """A 429 response when this client exceeded its polls of `feed_key`, else None."""
     client: redis.Redis | None = current_app.extensions.get(_CLIENT)

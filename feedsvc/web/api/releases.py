@@ -19,7 +19,7 @@ from feedsvc.store.releases import (
     create_release,
     is_visible,
     newest_visible_ids,
-    release_by_external_id,
+    prior_release,
     release_by_id,
     releases_by_ids,
     resolve_references,
@@ -99,17 +99,16 @@ def _writable_release(release_id: int, token: Token) -> Release:
 
 def _idempotent_answer(publisher: Publisher, data: ReleaseIn) -> Response | None:
     """The answer to a retried POST, or None when the external_id is new."""
-    if data.external_id is None or publisher.id is None:
+    prior = prior_release(db.session(), publisher, data)
+    if prior is None:
         return None
-    existing = release_by_external_id(db.session(), publisher.id, data.external_id)
-    if existing is None:
-        return None
+    if prior.is_retry:
+        return _json(release_out(prior.release))
+    existing = prior.release
     if existing.retracted_at is not None:
         # A 200 would tell the client its release is published; a new row would break the
         # one-release-per-external_id promise. The publisher must choose a new external_id.
         detail = f"external_id '{data.external_id}' belonged to release {existing.id}, which was retracted"
-    elif existing.content_hash == data.content_hash():
-        return _json(release_out(existing))
     else:
         detail = f"external_id '{data.external_id}' is already release {existing.id} with other content"
     return problem(409, detail, existing_id=existing.id, existing_url=urls.api_release_url(existing))

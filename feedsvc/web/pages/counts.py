@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from feedsvc.models import Topic
 from feedsvc.store import browse, catalog
-from feedsvc.store.feed_versions import ALL_KEY, CATALOG_KEY, micros, scope_key
+from feedsvc.store.feed_versions import ALL_KEY, CATALOG_KEY, scope_key
 from feedsvc.store.scope import Scope
 from feedsvc.web.feeds import state_reader
 
@@ -32,8 +32,7 @@ T = TypeVar("T")
 def _remembered(subject_key: str, label: str, now: datetime, compute: Callable[[], T]) -> T:
     states = state_reader().states([subject_key, CATALOG_KEY])
     stamp = (states[subject_key].version, states[CATALOG_KEY].version)
-    lift = states[subject_key].next_lift_us
-    if lift is not None and lift <= micros(now):
+    if states[subject_key].lift_due(now):
         return compute()  # an embargo ran out and nobody lifted it yet: the memo is behind
     memo: OrderedDict[tuple[str, str], tuple[tuple[int, int], Any]] = current_app.extensions.setdefault(
         _MEMO, OrderedDict()

@@ -21,7 +21,7 @@ from feedsvc import db
 from feedsvc.models import Release, Token
 from feedsvc.store import catalog
 from feedsvc.store.browse import releases_in_cities
-from feedsvc.store.releases import release_by_id, retract_release
+from feedsvc.store.releases import PriorRelease, release_by_id, retract_release
 from feedsvc.store.scope import Cursor
 from feedsvc.store.tokens import may_write_city
 from feedsvc.web import urls
@@ -29,10 +29,10 @@ from feedsvc.web.feed_content import decode_cursor, encode_cursor
 from feedsvc.web.pages.errors import error_response
 from feedsvc.web.pages.head import Head
 from feedsvc.web.pages.publish_actions import (
-    EarlierSubmit,
     create_from_input,
     parse_change,
     parse_new,
+    repeat_message,
     update_from_input,
     writable_cities,
 )
@@ -224,10 +224,10 @@ def create(token: Token) -> Response:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _earlier_submit_answer(token: Token, form: ReleaseForm, earlier: EarlierSubmit) -> Response:
+def _earlier_submit_answer(token: Token, form: ReleaseForm, earlier: PriorRelease) -> Response:
     """The answer to a form whose submission key already made a release."""
-    message = earlier.message()
-    if earlier.repeat:
+    message = repeat_message(earlier)
+    if earlier.is_retry:
         # Answered exactly as the first POST was: to the list, which shows the release once.
         flash(message)
         return _see_other("publish.dashboard")

@@ -6,13 +6,12 @@ Nothing here commits: the view does, once everything has worked.
 
 A new release from a form that was posted before (same submission key, hence
 same external_id, same press office) is not created again: the earlier release
-is handed back as an `EarlierSubmit` for the view to answer.
+is handed back (`PriorRelease`, the API's retry rule) for the view to answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -22,9 +21,10 @@ from feedsvc.models import City, Publisher, Release, Token
 from feedsvc.schemas import ReleaseIn, ReleasePatch, field_errors
 from feedsvc.store import catalog
 from feedsvc.store.releases import (
+    PriorRelease,
     References,
     create_release,
-    release_by_external_id,
+    prior_release,
     resolve_references,
     update_release,
 )
@@ -48,24 +48,12 @@ RETRACTED = (
 )
 
 
-@dataclass(frozen=True)
-class EarlierSubmit:
-    """The release that an earlier POST of the same form (same submission key) made.
-
-    `repeat`: the same content and still published, i.e. this POST is a double
-    click or a resent request and has nothing left to do. Otherwise the form was
-    changed and sent again, or its release was retracted meanwhile: as in the API,
-    neither answers "published" nor makes a second release under the same key.
-    """
-
-    release: Release
-    repeat: bool
-
-    def message(self) -> str:
-        if self.repeat:
-            return ALREADY_PUBLISHED.format(title=self.release.title)
-        template = RETRACTED if self.release.retracted_at is not None else OTHER_CONTENT
-        return template.format(title=self.release.title)
+def repeat_message(prior: PriorRelease) -> str:
+    """What a press officer is told when the form they sent had made a release before."""
+    if prior.is_retry:
+        return ALREADY_PUBLISHED.format(title=prior.release.title)
+    template = RETRACTED if prior.release.retracted_at is not None else OTHER_CONTENT
+    return template.format(title=prior.release.title)
 
 
 def writable_cities(session: Session, token: Token) -> Sequence[City]:
@@ -110,20 +98,9 @@ def parse_change(form: ReleaseForm, release: Release) -> ReleasePatch | None:
         return None
 
 
-def earlier_submit(session: Session, publisher: Publisher, data: ReleaseIn) -> EarlierSubmit | None:
-    """The release this form already made for `publisher`, or None (also for a form without key)."""
-    if data.external_id is None or publisher.id is None:
-        return None
-    existing = release_by_external_id(session, publisher.id, data.external_id)
-    if existing is None:
-        return None
-    repeat = existing.retracted_at is None and existing.content_hash == data.content_hash()
-    return EarlierSubmit(existing, repeat)
-
-
 def create_from_input(
     session: Session, token: Token, form: ReleaseForm, data: ReleaseIn, now: datetime, tag_authority: str
-) -> Release | EarlierSubmit | None:
+) -> Release | PriorRelease | None:
     """The new release; the earlier one when this form was sent before; or None when
     its city or topics are refused (errors on the form).
 
@@ -135,8 +112,8 @@ def create_from_input(
     if refs is None:
         return None
     publisher = publisher_for(session, token, refs.city, now)
-    if (earlier := earlier_submit(session, publisher, data)) is not None:
-        return earlier
+    if (prior := prior_release(session, publisher, data)) is not None:
+        return prior
     return create_release(
         session, publisher=publisher, data=data, refs=refs, now=now, tag_authority=tag_authority
     )
