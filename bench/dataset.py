@@ -3,7 +3,7 @@
     .venv/bin/python bench/dataset.py --size 100k            # cached in bench/.data/
     .venv/bin/python bench/dataset.py --size 10k --url postgresql+psycopg://postgres@127.0.0.1/feedsvc_bench
 
-The schema comes from `feedsvc.schema.upgrade`; rows are bulk-inserted with SQLAlchemy Core
+The schema comes from `feedsvc.migrations.runner.upgrade`; rows are bulk-inserted with SQLAlchemy Core
 (executemany in batches, a transaction per chunk). A cached SQLite file is keyed by size, seed
 and a fingerprint of the schema, so a schema change makes a new dataset; it is built under a
 temporary name and renamed when complete, so an interrupted run never leaves a half dataset.
@@ -28,8 +28,8 @@ if __package__ in (None, ""):
 from sqlalchemy import Connection, Engine, Table, event, func, insert, select, text
 
 from bench.rows import CATALOG_AT, Batch, Catalog, ReleaseFactory, Tally, build_catalog
-from feedsvc import schema
 from feedsvc.db import make_engine
+from feedsvc.migrations import runner
 from feedsvc.models import Base
 
 # Bump when the generator's output changes in a way the sources of rows.py and textgen.py
@@ -94,11 +94,11 @@ def size_label(releases: int) -> str:
 
 
 def schema_fingerprint() -> str:
-    """Hash of the SQL that `schema.upgrade` produces on an empty SQLite database and of
+    """Hash of the SQL that `runner.upgrade` produces on an empty SQLite database and of
     the generator's own sources: either changing makes a new dataset."""
     engine = make_engine("sqlite://")
     try:
-        schema.upgrade(engine)
+        runner.upgrade(engine)
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT type, name, sql FROM sqlite_master ORDER BY type, name"))
             ddl = "\n".join(f"{row[0]} {row[1]} {row[2]}" for row in rows)
@@ -124,12 +124,16 @@ def ensure_dataset(
     if path.exists() and manifest_path.exists() and not force:
         return Dataset(f"sqlite:///{path}", Manifest.load(manifest_path), reused=True)
     partial = directory / f"{stem}.partial.sqlite3"
-    # Older schemas' datasets of this size (and a half-built one) only take disk space.
-    for leftover in directory.glob(f"feedsvc-{size_label(releases)}-s{seed}-*"):
-        leftover.unlink()
+    for half_built in directory.glob(f"{stem}.partial.sqlite3*"):
+        half_built.unlink()
     manifest = generate(f"sqlite:///{partial}", releases, seed=seed, progress=progress)
     partial.replace(path)
     manifest.save(manifest_path)
+    # Older schemas' datasets of this size only take disk space; they go once the new one is
+    # complete (not before: an interrupted run, or a source edited meanwhile, would lose both).
+    for leftover in directory.glob(f"feedsvc-{size_label(releases)}-s{seed}-*"):
+        if not leftover.name.startswith(f"{stem}.") or ".partial." in leftover.name:
+            leftover.unlink()
     return Dataset(f"sqlite:///{path}", manifest, reused=False)
 
 
@@ -142,7 +146,7 @@ def generate(url: str, releases: int, *, seed: int = 1, progress: Progress = pri
     engine = make_engine(url)
     _tune_for_load(engine)
     try:
-        schema.upgrade(engine)
+        runner.upgrade(engine)
         with engine.connect() as connection:
             if connection.scalar(select(func.count()).select_from(_table("releases"))):
                 raise SystemExit(f"{url} already holds releases: give an empty database")
@@ -206,23 +210,23 @@ def _insert_batch(connection: Connection, batch: Batch) -> None:
 def _record_feed_versions(engine: Engine, tally: Tally) -> str:
     """Gives every feed subject its change counter, through the store's own `bump`."""
     try:
-        from feedsvc.store import feed_versions
+        from feedsvc.store import changes, counts, keys
         from feedsvc.store.scope import Scope
     except ImportError:
-        return "absent (no feedsvc.store.feed_versions)"
+        return "absent (no feedsvc.store.changes)"
     from sqlalchemy.orm import Session
 
     with Session(engine) as session:
-        feed_versions.bump(session, [feed_versions.CATALOG_KEY], CATALOG_AT)
+        changes.bump(session, [keys.CATALOG_KEY], CATALOG_AT)
         # In time order, as the writes happened: bump also logs and prunes recent changes.
         for key_fields, changed in sorted(tally.changed.items(), key=lambda item: item[1]):
             city_id, topic_id, region_id = key_fields
-            key = feed_versions.scope_key(Scope(city_id=city_id, topic_id=topic_id, region_id=region_id))
-            feed_versions.bump(session, [key], changed)
+            key = keys.scope_key(Scope(city_id=city_id, topic_id=topic_id, region_id=region_id))
+            changes.bump(session, [key], changed)
         # The rows went in around the store: count what each subject holds, as writes keep it.
-        feed_versions.recount_releases(session)
+        counts.recount_releases(session)
         session.commit()
-    return f"{len(tally.changed) + 1:,} subjects via feed_versions.bump, counted by recount_releases"
+    return f"{len(tally.changed) + 1:,} subjects via changes.bump, counted by recount_releases"
 
 
 def _finish(connection: Connection) -> None:

@@ -117,7 +117,7 @@ def probe(url: str, headers: dict[str, str] | None = None, method: str = "GET") 
 
 def check_feed_http(base_url: str, path: str) -> tuple[list[str], str]:
     """Probes a feed the way the load runs will use it. Returns the problems found
-    (empty when all is as CONTRACT §4 says) and the ETag for the conditional run."""
+    (empty when all is as docs/feeds.md#polling-http-caching says) and the ETag for the conditional run."""
     problems: list[str] = []
     full = probe(base_url + path)
     if full.status != 200:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -12,11 +13,15 @@ from bench.measure import ColdRender
 HOT_VS_FLOOR = 0.9
 NOT_MODIFIED_VS_FLOOR = 0.9
 SPREAD_VS_FLOOR = 0.8
-NGINX_VS_STATIC = 0.8
+CACHE_VS_STATIC = 0.9  # Varnish and nginx caches against nginx sending the same bytes as files
+PUBLISH_P99_S = 1.0  # from the API's answer until the cache shows the release, under load
 COLD_MS = 20.0
 COLD_GROWTH = 1.5  # largest dataset / smallest
 WORKER_MB = 150.0
 NOISY = 0.3  # floor runs further apart than this (of their mean): the machine was busy
+PAGE_FIRST_MS = 100.0  # every page on its first hit in a fresh worker
+FIRST_VS_DJANGO = 1.0  # feedsvc's first request after start / a minimal Django app's
+WRITE_GROWTH = 1.5  # first city page render after a write: largest dataset / smallest
 
 
 @dataclass
@@ -38,6 +43,80 @@ class Figure:
 
 
 @dataclass
+class PublishRun:
+    """Publishes while a cache is under load: seconds from each API answer until visible."""
+
+    front: str
+    latencies_s: list[float]
+    failures: int = 0
+    load: WrkResult | None = None
+
+    @property
+    def p50_s(self) -> float | None:
+        ordered = sorted(self.latencies_s)
+        return ordered[(len(ordered) - 1) // 2] if ordered else None
+
+    @property
+    def p99_s(self) -> float | None:
+        """Nearest rank: with fewer than 100 publishes, the slowest."""
+        ordered = sorted(self.latencies_s)
+        if not ordered:
+            return None
+        return ordered[min(len(ordered), -(-99 * len(ordered) // 100)) - 1]
+
+    @property
+    def passed(self) -> bool | None:
+        p99 = self.p99_s
+        return None if p99 is None else (p99 <= PUBLISH_P99_S and not self.failures)
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+@dataclass
+class PageFirst:
+    """One kind of page: its first request in fresh gunicorn workers (one per sample), and
+    the same page requested again right after, by the same worker."""
+
+    kind: str
+    paths: list[str]
+    first_ms: list[float] = field(default_factory=list)
+    again_ms: list[float] = field(default_factory=list)
+    bytes: int = 0
+
+    @property
+    def passed(self) -> bool | None:
+        first = median(self.first_ms)
+        return None if first is None else first <= PAGE_FIRST_MS
+
+
+@dataclass
+class StartFirst:
+    """The first request after the worker started: feedsvc's page against a minimal Django
+    app's template page, each in fresh workers started the same way."""
+
+    path: str
+    feedsvc_ms: list[float] = field(default_factory=list)
+    django_ms: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        ours, theirs = median(self.feedsvc_ms), median(self.django_ms)
+        return None if ours is None or not theirs else ours / theirs
+
+
+@dataclass
+class WriteRender:
+    """A city page's first render after each write through the API (and the render after it)."""
+
+    path: str
+    first_ms: list[float] = field(default_factory=list)
+    again_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
 class SizeResult:
     label: str
     releases: int
@@ -45,12 +124,17 @@ class SizeResult:
     hot_path: str
     hot_bytes: int
     figures: list[Figure] = field(default_factory=list)
-    nginx_figures: list[Figure] = field(default_factory=list)
-    nginx_note: str = ""
+    cache_figures: list[Figure] = field(default_factory=list)
+    cache_note: str = ""
+    publish_runs: list[PublishRun] = field(default_factory=list)
     cold: ColdRender | None = None
     worker_peak_mb: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     load_average: str = ""
+    pages: list[PageFirst] = field(default_factory=list)
+    start: StartFirst | None = None
+    write: WriteRender | None = None
+    pages_note: str = ""
 
 
 def floor_spread(floor: Figure) -> float | None:
@@ -101,6 +185,104 @@ def _figure_row(figure: Figure, yardstick: str) -> list[str]:
     ]
 
 
+def publish_table(runs: Sequence[PublishRun]) -> str:
+    """Publish to visible through each cache, with the load it was under."""
+    header = [
+        "publish → visible, under load",
+        "publishes",
+        "p50 s",
+        "p99 s",
+        "max s",
+        "load req/s",
+        "target",
+        "",
+    ]
+    rows = []
+    for run in runs:
+        latencies = run.latencies_s
+        p50, p99 = run.p50_s, run.p99_s
+        rows.append(
+            [
+                f"{run.front}: API answer → release in the hot feed"
+                + (f" ({run.failures} never shown)" if run.failures else ""),
+                str(len(latencies) + run.failures),
+                f"{p50:.3f}" if p50 is not None else "-",
+                f"{p99:.3f}" if p99 is not None else "-",
+                f"{max(latencies):.3f}" if latencies else "-",
+                f"{run.load.requests_per_s:,.0f}" if run.load else "-",
+                f"p99 ≤ {PUBLISH_P99_S:g} s",
+                verdict(run.passed),
+            ]
+        )
+    return table(header, rows, (1, 2, 3, 4, 5))
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def pages_table(result: SizeResult) -> str:
+    """Pages on first hit in fresh workers; the first request after start against Django;
+    the first render of a city page after a write."""
+    header = ["page", "first hit ms (median)", "max ms", "again ms", "bytes", "target", "", "example"]
+    rows = [
+        [
+            f"{page.kind}: first hit in a fresh worker ({len(page.first_ms)}×)",
+            _ms(median(page.first_ms)),
+            _ms(max(page.first_ms, default=None)),
+            _ms(median(page.again_ms)),
+            f"{page.bytes:,}",
+            f"≤ {PAGE_FIRST_MS:.0f} ms",
+            verdict(page.passed),
+            f"`{page.paths[0]}`" if page.paths else "",
+        ]
+        for page in result.pages
+    ]
+    if (start := result.start) is not None:
+        ratio = start.ratio
+        rows.append(
+            [
+                f"first request after start ({len(start.feedsvc_ms)}×): feedsvc",
+                _ms(median(start.feedsvc_ms)),
+                _ms(max(start.feedsvc_ms, default=None)),
+                "",
+                "",
+                f"≤ {FIRST_VS_DJANGO:.2f} × Django",
+                verdict(None if ratio is None else ratio <= FIRST_VS_DJANGO),
+                f"`{start.path}`" + (f"; {ratio:.2f} × Django" if ratio is not None else ""),
+            ]
+        )
+        rows.append(
+            [
+                f"first request after start ({len(start.django_ms)}×): minimal Django app",
+                _ms(median(start.django_ms)),
+                _ms(max(start.django_ms, default=None)),
+                "",
+                "",
+                "yardstick",
+                "",
+                start.note or "`/`, one template",
+            ]
+        )
+    if (write := result.write) is not None:
+        rows.append(
+            [
+                f"first render after a write through the API ({len(write.first_ms)}×)",
+                _ms(median(write.first_ms)),
+                _ms(max(write.first_ms, default=None)),
+                _ms(median(write.again_ms)),
+                "",
+                f"≤ {WRITE_GROWTH:g} × smallest size",
+                "",
+                f"`{write.path}`",
+            ]
+        )
+    lines = [table(header, rows, (1, 2, 3, 4))]
+    if result.pages_note:
+        lines += ["", f"Pages: {result.pages_note}"]
+    return "\n".join(lines)
+
+
 def size_section(result: SizeResult, settings: str) -> str:
     lines = [
         f"### {result.label} releases ({result.releases:,})",
@@ -123,10 +305,15 @@ def size_section(result: SizeResult, settings: str) -> str:
     ]
     right = (1, 2, 3, 4, 5, 6)
     rows = [_figure_row(figure, "floor") for figure in result.figures]
-    rows += [_figure_row(figure, "nginx static") for figure in result.nginx_figures]
-    lines.append(table(header, rows, right))
-    if result.nginx_note:
-        lines += ["", f"nginx: {result.nginx_note}"]
+    rows += [_figure_row(figure, "nginx static") for figure in result.cache_figures]
+    if rows:
+        lines.append(table(header, rows, right))
+    if result.cache_note:
+        lines += ["", f"Caches: {result.cache_note}"]
+    if result.publish_runs:
+        lines += ["", publish_table(result.publish_runs)]
+    if result.pages or result.start or result.write:
+        lines += ["", pages_table(result)]
     if result.figures and (spread := floor_spread(result.figures[0])) is not None and spread > NOISY:
         lines += [
             "",
@@ -176,6 +363,19 @@ def summary_section(results: Sequence[SizeResult]) -> str:
             f"Cold render {last.label}/{first.label}: {growth:.2f}× (target ≤ {COLD_GROWTH:.1f}×) "
             f"{verdict(growth <= COLD_GROWTH)}; cost must grow with the page, not with the table.",
         ]
+    written = sorted(
+        (r for r in results if r.write is not None and r.write.first_ms), key=lambda r: r.releases
+    )
+    if len(written) > 1 and written[0].write and written[-1].write:
+        first_ms, last_ms = median(written[0].write.first_ms), median(written[-1].write.first_ms)
+        if first_ms and last_ms is not None:
+            growth = last_ms / first_ms
+            lines += [
+                "",
+                f"First city page render after a write {written[-1].label}/{written[0].label}: "
+                f"{growth:.2f}× ({last_ms:.1f} / {first_ms:.1f} ms; target ≤ {WRITE_GROWTH:.1f}×) "
+                f"{verdict(growth <= WRITE_GROWTH)}.",
+            ]
     notes = sorted({note for r in results if r.cold for note in r.cold.notes})
     if notes:
         lines += ["", *(f"Note: {note}" for note in notes)]

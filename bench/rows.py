@@ -18,8 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.textgen import TOPICS, Place, TextSource, unique_places
-from feedsvc.schemas import ContactIn, ImageIn, ReleaseIn
-from feedsvc.text import plain_text, slugify_de, summary_from_html
+from feedsvc.paths import release_slug
+from feedsvc.publishing.input import ContactIn, ImageIn, ReleaseIn
+from feedsvc.text import html_text, slugify_de, summary_from_html
 
 Row = dict[str, Any]
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -114,7 +115,7 @@ class ReleaseFactory:
         return self.catalog.cities[min(index, len(cum) - 1)]
 
     def record(self, release_id: int, city: Row) -> Row:
-        """What the press office POSTs (CONTRACT §2), as Python values."""
+        """What the press office POSTs (docs/api.md#a-release), as Python values."""
         rng, text = self.rng, self.text
         step = SPAN.total_seconds() / self.total
         offset = int((release_id - 1 + rng.random()) * step)
@@ -179,10 +180,11 @@ class ReleaseFactory:
                 "city_id": city["id"],
                 "region_id": city["region_id"],
                 "title": record["title"],
+                "slug": release_slug(record["title"]),
                 "summary": summary or summary_from_html(record["body"]),
                 "summary_derived": not summary,
                 "body_html": record["body"],
-                "body_text": plain_text(record["body"]),
+                "body_text": html_text(record["body"]),
                 "author": record["author"] or publisher["name"],
                 "source_url": record["source_url"],
                 "contact_name": contact.get("name"),

@@ -1,12 +1,18 @@
 """The feed benchmark: `python bench/run.py [--sizes 10k,100k,1m] [--duration 10] [--quick]`.
 
-Per dataset size: cold render time in-process; then gunicorn (feedsvc plus the `/_floor`
+Per dataset size: cold render time in-process; the page rows (bench/pages.py: each kind of
+page on its first hit in a fresh gunicorn worker, the first request after start against a
+minimal Django app, a city page's first render after a write; `--pages-only` stops there);
+then gunicorn (feedsvc plus the `/_floor`
 route, 2 sync workers) loaded by wrk: the floor, the hot feed, 200 feeds round robin, 304s,
-gzip; peak memory per worker; then, when nginx is installed, the hot feed through the shipped
-nginx config's cache against nginx serving the same bytes as a file. Prints a Markdown table
-and writes it to bench/results/latest.md. Everything listens on 127.0.0.1 and is stopped at
-the end, however the run ends. Exit status: 0, also when targets are missed (see the table);
-1 when a server answered wrongly (no 304, no gzip, no cache hit...); 2 when wrk is missing.
+gzip; peak memory per worker; then, through each cache that is installed (Varnish with
+deploy/varnish/feedsvc.vcl, nginx with deploy/nginx/feedsvc.conf), the hot feed, the 200
+feeds and 304s, each against nginx serving the same bytes as static files in the same run,
+and publish-to-visible through each cache while wrk loads it (into a copy of the dataset).
+Prints a Markdown table and writes it to bench/results/latest.md. Everything listens on
+127.0.0.1 and is stopped at the end, however the run ends. Exit status: 0, also when targets
+are missed (see the table); 1 when a server answered wrongly (no 304, no gzip, no cache
+hit...); 2 when wrk is missing.
 """
 
 from __future__ import annotations
@@ -31,34 +37,38 @@ if __package__ in (None, ""):
             os.execv(venv_python, [str(venv_python), *sys.argv])
         raise
 
-from bench import loadgen, measure, servers  # noqa: E402
+from bench import caches, loadgen, measure, pages, sanitiser, servers  # noqa: E402
 from bench.dataset import Dataset, ensure_dataset, parse_size, size_label  # noqa: E402
 from bench.floorapp import BARE_FLOOR_PATH  # noqa: E402
 from bench.report import (  # noqa: E402
     HOT_VS_FLOOR,
-    NGINX_VS_STATIC,
     NOT_MODIFIED_VS_FLOOR,
     SPREAD_VS_FLOOR,
-    Figure,
     SizeResult,
     render,
 )
-from bench.scenarios import Options, Run, app_loads, load, log  # noqa: E402
+from bench.scenarios import Options, Run, app_loads, log  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest.md"
 
 
-def bench_size(label: str, dataset: Dataset, options: Options, workdir: Path) -> SizeResult:
+def bench_size(
+    label: str, dataset: Dataset, options: Options, workdir: Path, pages_only: bool = False
+) -> SizeResult:
     manifest = dataset.manifest
     port = servers.free_port()
     base_url = f"http://127.0.0.1:{port}"
     hot = measure.hot_path(manifest)
 
+    # Publishing writes: into a copy, so the cached dataset stays as generated.
+    publishing = options.publishes > 0 and (options.nginx or options.varnish) and not pages_only
+    writing = publishing or (options.page_samples > 0 and options.page_writes > 0)
+    database_url = caches.working_copy(dataset.url, workdir) if writing else dataset.url
+
     log(f"[{label}] cold renders in-process")
-    app = measure.make_app(dataset.url, base_url)
+    app = measure.make_app(database_url, base_url)
     hot_body = measure.render_once(app, hot)
     cold = measure.cold_render(app, measure.cold_paths(manifest), rounds=options.rounds)
-    del app
     floor_file = workdir / "floor.bin"
     floor_file.write_bytes(hot_body)
 
@@ -74,10 +84,18 @@ def bench_size(label: str, dataset: Dataset, options: Options, workdir: Path) ->
         cold=cold,
         load_average=" ".join(Path("/proc/loadavg").read_text().split()[:3]),
     )
+    if options.page_samples > 0:
+        # Before the load runs, so no busy gunicorn shares the machine with the first hits.
+        pages.measure_pages(label, result, app, manifest, database_url, workdir, options.page_samples)
+        if options.page_writes > 0:
+            pages.measure_write(label, result, manifest, database_url, workdir, options.page_writes)
+    del app
+    if pages_only:
+        return result
     with ExitStack() as stack:
         log(f"[{label}] starting gunicorn on {base_url}")
         app_server = servers.start_gunicorn(
-            database_url=dataset.url,
+            database_url=database_url,
             floor_file=floor_file,
             workdir=workdir,
             workers=options.workers,
@@ -117,52 +135,15 @@ def bench_size(label: str, dataset: Dataset, options: Options, workdir: Path) ->
                 size = figure.result.bytes_per_request
                 result.problems.append(f"the 304 run read {size:,.0f} bytes per response: not 304s")
 
-        if options.nginx:
-            nginx_through(label, result, options, workdir, app_server.port, stack)
+        if options.nginx or options.varnish:
+            caches.run_caches(
+                label, result, options, workdir, app_server, database_url, spread, script, etag, stack
+            )
         result.worker_peak_mb = [servers.peak_rss_mb(pid) for pid in workers()]
     return result
 
 
-def nginx_through(
-    label: str, result: SizeResult, options: Options, workdir: Path, upstream: int, stack: ExitStack
-) -> None:
-    """The hot feed from the shipped nginx config's cache, against nginx sending a file."""
-    if servers.nginx_binary() is None:
-        result.nginx_note = f"not installed, skipped ({servers.NGINX_INSTALL_HINT})"
-        return
-    proxy_port, static_port = servers.free_port(), servers.free_port()
-    config = servers.render_nginx_config(
-        workdir, upstream_port=upstream, proxy_port=proxy_port, static_port=static_port
-    )
-    complaint = servers.check_nginx_config(config)
-    if complaint:
-        result.nginx_note = f"nginx -t refused the config: {complaint.strip()}"
-        return
-    (workdir / "static" / "hot.atom").write_bytes(
-        measure.probe(f"http://127.0.0.1:{upstream}{result.hot_path}").body
-    )
-    (workdir / "static" / "hot.atom").chmod(0o644)
-    log(f"[{label}] nginx")
-    nginx = servers.start_nginx(config, proxy_port=proxy_port, static_port=static_port)
-    stack.callback(nginx.stop)
-    proxied_url = f"http://127.0.0.1:{proxy_port}{result.hot_path}"
-    statuses = measure.cache_statuses(f"http://127.0.0.1:{proxy_port}", result.hot_path)
-    result.nginx_note = f"X-Cache-Status of 3 GETs in a row: {', '.join(statuses)}"
-    if statuses[-1] != "HIT":
-        result.problems.append(f"nginx does not cache the hot feed (X-Cache-Status {statuses})")
-
-    def workers() -> list[int]:
-        return servers.child_pids(nginx.process.pid)
-
-    static = load(f"http://127.0.0.1:{static_port}/hot.atom", options, server_pids=workers)
-    proxied = load(proxied_url, options, server_pids=workers)
-    result.nginx_figures = [
-        Figure("nginx: same bytes as a static file", static),
-        Figure("nginx: hot feed from proxy_cache", proxied, baseline=static, target=NGINX_VS_STATIC),
-    ]
-
-
-def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path]:
+def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path, bool]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -172,7 +153,24 @@ def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path]:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--no-nginx", action="store_true", help="skip the nginx comparison")
+    parser.add_argument("--no-nginx", action="store_true", help="skip nginx (cache and static yardstick)")
+    parser.add_argument("--no-varnish", action="store_true", help="skip Varnish")
+    parser.add_argument(
+        "--publishes", type=int, default=None, help="publishes per cache under load (default 20, --quick 4)"
+    )
+    parser.add_argument(
+        "--page-samples",
+        type=int,
+        default=None,
+        help="fresh gunicorn workers per kind of page for the page rows (default 3, --quick 1; 0: none)",
+    )
+    parser.add_argument(
+        "--page-writes",
+        type=int,
+        default=None,
+        help="writes before a city page render (default 5, --quick 2)",
+    )
+    parser.add_argument("--pages-only", action="store_true", help="only the page rows (and cold render)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 10k only, 2 s runs, 1 s warm-up")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the Markdown table goes too")
     args = parser.parse_args(argv)
@@ -180,20 +178,31 @@ def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path]:
         args.sizes, args.duration, args.warmup = "10k", min(args.duration, 2.0), min(args.warmup, 1.0)
     sizes = [parse_size(size) for size in args.sizes.split(",") if size.strip()]
     rounds = 1 if args.quick else 3
+    publishes = args.publishes if args.publishes is not None else (4 if args.quick else 20)
     options = Options(
-        args.duration, args.warmup, args.workers, args.connections, args.threads, rounds, not args.no_nginx
+        args.duration,
+        args.warmup,
+        args.workers,
+        args.connections,
+        args.threads,
+        rounds,
+        not args.no_nginx,
+        not args.no_varnish,
+        publishes,
+        args.page_samples if args.page_samples is not None else (1 if args.quick else 3),
+        args.page_writes if args.page_writes is not None else (2 if args.quick else 5),
     )
-    return sizes, options, args.output
+    return sizes, options, args.output, args.pages_only
 
 
 def main(argv: list[str] | None = None) -> int:
-    sizes, options, output = parse_args(argv)
+    sizes, options, output, pages_only = parse_args(argv)
     ignored = sorted(name for name in os.environ if name.startswith("FEEDSVC_"))
     for name in ignored:  # the in-process app would read them; the servers never see them
         del os.environ[name]
     if ignored:
         log(f"ignoring {', '.join(ignored)}: the benchmark runs feedsvc with its defaults")
-    if loadgen.wrk_binary() is None:
+    if loadgen.wrk_binary() is None and not pages_only:
         log(f"wrk is not installed. Install it with:\n    {loadgen.INSTALL_HINT}")
         return 2
     results: list[SizeResult] = []
@@ -202,9 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         log(f"[{label}] dataset")
         dataset = ensure_dataset(releases, progress=log)
         with tempfile.TemporaryDirectory(prefix=f"feedsvc-bench-{label}-") as workdir:
-            results.append(bench_size(label, dataset, options, Path(workdir)))
+            results.append(bench_size(label, dataset, options, Path(workdir), pages_only))
     command = shlex.join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
     text = render(results, title="feedsvc feed benchmark", command=command, settings=options.settings())
+    # The sanitiser's cost per KB (bench/sanitiser.py): flat across sizes when it is linear.
+    text += "\n\n```\n" + sanitiser.table() + "```\n"
     print(text)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")

@@ -23,6 +23,12 @@ class Options:
     threads: int
     rounds: int
     nginx: bool
+    varnish: bool = True
+    # Releases published through the API per cache, while it is under load (0: none).
+    publishes: int = 10
+    # Page rows: fresh workers per kind of page (0: no page rows), writes before a page render.
+    page_samples: int = 3
+    page_writes: int = 5
 
     def settings(self) -> str:
         return (

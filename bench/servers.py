@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.floorapp import FLOOR_FILE_ENV, FLOOR_PATH
+from bench.gunicorn_ready import READY_FILE_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_NGINX_CONF = ROOT / "deploy" / "nginx" / "feedsvc.conf"
@@ -107,7 +108,7 @@ def start_gunicorn(
 ) -> Server:
     """feedsvc with the floor route, as `feedsvc serve` runs it: sync workers, 30 s timeout."""
     port = port or free_port()
-    # Only the settings below: a FEEDSVC_* variable of the caller's shell (a poll limit, hubs,
+    # Only the settings below: a FEEDSVC_* variable of the caller's shell (hubs,
     # another database) would change what is measured.
     env = {
         **{name: value for name, value in os.environ.items() if not name.startswith("FEEDSVC_")},
@@ -129,6 +130,45 @@ def start_gunicorn(
     server = _spawn("gunicorn", command, port, workdir / "gunicorn.log", env)
     try:
         wait_ready(server, FLOOR_PATH)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+READY_HOOKS = Path(__file__).resolve().parent / "gunicorn_ready.py"
+
+
+def start_fresh_gunicorn(
+    app_uri: str, *, env: dict[str, str], workdir: Path, port: int | None = None, timeout_s: float = 120.0
+) -> Server:
+    """One sync worker of `app_uri`, with the settings of `start_gunicorn`, returned once the
+    worker has loaded its app (`gunicorn_ready.py`) and before it has answered anything."""
+    port = port or free_port()
+    ready = workdir / f"ready-{port}"
+    ready.unlink(missing_ok=True)
+    command = [
+        gunicorn_binary(),
+        "--config", str(READY_HOOKS),
+        "--workers", "1",
+        "--worker-class", "sync",
+        "--bind", f"127.0.0.1:{port}",
+        "--timeout", "30",
+        "--graceful-timeout", "30",
+        "--keep-alive", "5",
+        app_uri,
+    ]  # fmt: skip
+    server = _spawn(
+        "gunicorn", command, port, workdir / "gunicorn-fresh.log", {**env, READY_FILE_ENV: str(ready)}
+    )
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not ready.exists():
+            if server.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({server.process.returncode}):\n{server.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn's worker did not start within {timeout_s:.0f} s")
+            time.sleep(0.02)
     except BaseException:
         server.stop()
         raise
@@ -182,16 +222,18 @@ def render_nginx_config(workdir: Path, *, upstream_port: int, proxy_port: int, s
     lines pointed at this run's ports and temporary directories, nothing else changed."""
     shipped = SHIPPED_NGINX_CONF.read_text(encoding="utf-8")
     cache_dir = workdir / "nginx-cache"
-    replacements = {
-        "server 127.0.0.1:8000;": f"server 127.0.0.1:{upstream_port};",
-        "/var/cache/nginx/feedsvc": str(cache_dir),
-        "listen 80;": f"listen 127.0.0.1:{proxy_port};",
-        "listen [::]:80;": "",
-    }
-    for old, new in replacements.items():
-        if shipped.count(old) != 1:
+    # (text, how often the shipped config has it, what it becomes)
+    replacements = [
+        ("server 127.0.0.1:8000;", 1, f"server 127.0.0.1:{upstream_port};"),
+        ("/var/cache/nginx/feedsvc", 1, str(cache_dir)),
+        ("listen 80;", 1, f"listen 127.0.0.1:{proxy_port};"),
+        ("listen [::]:80;", 1, ""),
+        ("unix:/run/nginx-feedsvc-stamp.sock", 2, f"unix:{workdir / 'nginx-stamp.sock'}"),
+    ]
+    for old, count, new in replacements:
+        if shipped.count(old) != count:
             raise RuntimeError(
-                f"{SHIPPED_NGINX_CONF}: expected '{old}' exactly once; update bench/servers.py"
+                f"{SHIPPED_NGINX_CONF}: expected '{old}' {count} time(s); update bench/servers.py"
             )
         shipped = shipped.replace(old, new)
     static_dir = workdir / "static"
@@ -234,6 +276,99 @@ def start_nginx(config: Path, *, proxy_port: int, static_port: int) -> Server:
     try:
         wait_ready(server, "/bench-static-probe")
         wait_ready(Server("nginx static", server.process, static_port, log), "/")
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+SHIPPED_VCL = ROOT / "deploy" / "varnish" / "feedsvc.vcl"
+VARNISH_INSTALL_HINT = "apt-get install -y varnish varnish-modules    (Debian/Ubuntu packages)"
+
+
+def varnishd_binary() -> str | None:
+    return shutil.which("varnishd") or next(
+        (path for path in ("/usr/sbin/varnishd", "/usr/local/sbin/varnishd") if os.access(path, os.X_OK)),
+        None,
+    )
+
+
+def render_vcl(workdir: Path, *, backend_port: int) -> Path:
+    """The shipped VCL with its backend pointed at this run's app server, nothing else changed."""
+    shipped = SHIPPED_VCL.read_text(encoding="utf-8")
+    old = '.port = "8000";'
+    if shipped.count(old) != 1:
+        raise RuntimeError(f"{SHIPPED_VCL}: expected '{old}' exactly once; update bench/servers.py")
+    workdir.mkdir(parents=True, exist_ok=True)
+    vcl = workdir / "feedsvc.vcl"
+    vcl.write_text(shipped.replace(old, f'.port = "{backend_port}";'), encoding="utf-8")
+    return vcl
+
+
+def check_vcl(vcl: Path) -> str | None:
+    """None when varnishd compiles the VCL (vmods found), else its complaint."""
+    binary = varnishd_binary()
+    if binary is None:
+        return f"varnishd is not installed: {VARNISH_INSTALL_HINT}"
+    done = subprocess.run(
+        [binary, "-C", "-j", "none", "-f", str(vcl), "-n", str(vcl.parent / "varnish-check")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode == 0:
+        return None
+    # -C prints the generated C code on success; on failure only the message matters.
+    return "\n".join(done.stderr.strip().splitlines()[-12:]) or done.stdout
+
+
+# Varnish's shared-memory log records every header of every request; the benchmark's nginx logs
+# nothing either (access_log off), so for load runs Varnish keeps only its error records.
+QUIET_VSL_MASK = (
+    "-ReqStart,-ReqMethod,-ReqURL,-ReqProtocol,-ReqHeader,-ReqUnset,-ReqAcct,-RespProtocol,-RespStatus,"
+    "-RespReason,-RespHeader,-RespUnset,-BereqHeader,-BereqUnset,-BerespHeader,-BerespUnset,-ObjHeader,"
+    "-ObjProtocol,-ObjStatus,-ObjReason,-Timestamp,-VCL_call,-VCL_return,-Hash,-Hit,-Link,-Storage"
+)
+
+
+def start_varnish(
+    vcl: Path, *, port: int, memory: str = "256m", ready_path: str = "/healthz", quiet: bool = False
+) -> Server:
+    """varnishd in the foreground, its working directory beside the VCL, on 127.0.0.1:`port`.
+
+    `-j none`: no privilege separation, so the same command works as root and as anybody;
+    `-T none`: no management port (nothing here needs one); `quiet`: `QUIET_VSL_MASK`."""
+    binary = varnishd_binary()
+    if binary is None:
+        raise RuntimeError(f"varnishd is not installed: {VARNISH_INSTALL_HINT}")
+    workdir = vcl.parent
+    command = [
+        binary, "-F", "-j", "none", "-T", "none",
+        "-n", str(workdir / "varnish"),
+        "-a", f"127.0.0.1:{port}",
+        "-f", str(vcl),
+        "-s", f"malloc,{memory}",
+        *(["-p", f"vsl_mask={QUIET_VSL_MASK}"] if quiet else []),
+    ]  # fmt: skip
+    server = _spawn("varnishd", command, port, workdir / "varnishd.log")
+    try:
+        wait_ready(server, ready_path, timeout_s=60.0)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def start_feedsvc(*, env: dict[str, str], port: int, log: Path, workers: int = 2) -> Server:
+    """`feedsvc serve` (gunicorn, sync workers) on 127.0.0.1:`port` with exactly `env`."""
+    command = [
+        sys.executable, "-m", "feedsvc.__main__", "serve",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+    ]  # fmt: skip
+    server = _spawn("feedsvc serve", command, port, log, env)
+    try:
+        wait_ready(server, "/healthz", timeout_s=60.0)
     except BaseException:
         server.stop()
         raise

@@ -1,4 +1,5 @@
-"""Settings: defaults, then `FEEDSVC_*` environment variables, then test overrides.
+"""Settings: defaults, then `FEEDSVC_*` environment variables, then test overrides,
+checked by `feedsvc.settings` (one typed object; every bad value reported at once).
 
 Read when an app is created, never at import time.
 """
@@ -12,9 +13,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask
+
+from feedsvc import settings
 
 Clock = Callable[[], datetime]
 
@@ -33,6 +35,14 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # RFC 4151 tag authority of new release ids; default: the BASE_URL host.
         "TAG_AUTHORITY": None,
         "HUB_URLS": [],
+        # Caches in front to purge by subject key on every change (Varnish: its
+        # listen address, e.g. http://127.0.0.1:6081/; see deploy/varnish/feedsvc.vcl).
+        "CACHE_PURGE_URLS": [],
+        # The delivery worker: seconds between its looks at the outbox, changes per batch,
+        # and the delivery lag (seconds) past which /healthz answers 503 (0: never).
+        "DELIVERY_INTERVAL": 1.0,
+        "DELIVERY_BATCH": 100,
+        "DELIVERY_LAG_ALERT": 60,
         "FEED_MAX_AGE": 300,
         "FEED_STALE_WHILE_REVALIDATE": 60,
         # Archive pages (RFC 5005, `?after=`) hold only complete, older releases.
@@ -47,9 +57,13 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # (SQLite learns of every commit at once through PRAGMA data_version).
         "FEED_STATE_TTL": 1.0,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
-        # Optional 429 for over-eager pollers, counted in Redis (off when unset).
-        "POLL_LIMIT_REDIS_URL": None,
-        "POLL_LIMIT": 10,
+        # Bytes of entry bodies one feed document carries in full; later entries get their
+        # summary and a link (0: no budget).
+        "FEED_CONTENT_BUDGET": 1_000_000,
+        # PostgreSQL: seconds a statement may run and a write may wait for a lock before
+        # the request answers 503 (migrations run without these limits).
+        "DB_STATEMENT_TIMEOUT": 20.0,
+        "DB_LOCK_TIMEOUT": 5.0,
         "CLOCK": system_clock,
         # Signs the session cookie of the publish form (FEEDSVC_SECRET_KEY).
         "SECRET_KEY": None,
@@ -57,43 +71,27 @@ def defaults(instance_path: str) -> dict[str, Any]:
     }
 
 
-def _as_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, list | tuple):
-        return [str(part) for part in value]
-    raise ValueError(f"expected a comma-separated list, got {value!r}")
-
-
 def configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
-    app.config.from_mapping(defaults(app.instance_path))
-    app.config.from_prefixed_env("FEEDSVC")
+    """`app.config` from the checked settings (`feedsvc.settings`); ConfigError lists every
+    bad value at once."""
+    base = defaults(app.instance_path)
+    app.config.from_mapping(base)
+    loaded = settings.load(app, os.environ, test_config, base)
+    app.config.update(loaded.settings.model_dump())
     if test_config:
-        app.config.update(test_config)
-    app.config["HUB_URLS"] = _as_list(app.config["HUB_URLS"])
-    base_url = app.config["BASE_URL"]
-    if base_url:
-        app.config["BASE_URL"] = str(base_url).rstrip("/")
-    if not app.config["TAG_AUTHORITY"]:
-        host = urlsplit(app.config["BASE_URL"] or "").hostname or ""
-        # RFC 4151 wants a DNS name (or e-mail address) as authority, not an IP address.
-        is_dns_name = any(ch.isalpha() for ch in host) and ":" not in host
-        app.config["TAG_AUTHORITY"] = host if is_dns_name else "feedsvc.localhost"
-    for key in (
-        "FEED_MAX_AGE",
-        "FEED_ARCHIVE_MAX_AGE",
-        "FEED_STALE_WHILE_REVALIDATE",
-        "FEED_STALE_IF_ERROR",
-        "MAX_CONTENT_LENGTH",
-        "PROXY_COUNT",
-    ):
-        value = int(app.config[key])
-        if value < 0:
-            raise ValueError(f"FEEDSVC_{key} must not be negative")
-        app.config[key] = value
+        app.config.update(
+            {key: value for key, value in test_config.items() if key not in settings.Settings.model_fields}
+        )
+    app.extensions["feedsvc.settings"] = loaded
     _ensure_secret_key(app)
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def loaded_settings(app: Flask) -> settings.Loaded:
+    """The checked settings of `app` and where each value came from."""
+    loaded: settings.Loaded = app.extensions["feedsvc.settings"]
+    return loaded
 
 
 def _ensure_secret_key(app: Flask) -> None:

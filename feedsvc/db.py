@@ -17,6 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 _EXTENSION_KEY = "feedsvc.sessionmaker"
 CONNECT_TIMEOUT = 5  # seconds
+# Bounded waits on PostgreSQL (FEEDSVC_DB_STATEMENT_TIMEOUT / FEEDSVC_DB_LOCK_TIMEOUT when set,
+# in seconds): a statement that runs longer, or a write that waits longer for a lock (a long
+# import holding it), fails with an error `is_outage` recognises, and the request answers 503
+# with Retry-After well before gunicorn's 30 s timeout would end it with a 500.
+STATEMENT_TIMEOUT = 20.0
+LOCK_TIMEOUT = 5.0
+# A host that froze (neither answers nor refuses): libpq gives up on data not acknowledged
+# within this time, and keepalives find a silent connection, so no request waits on it forever.
+TCP_USER_TIMEOUT = 10.0
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -57,7 +66,11 @@ def begin_writing(db_session: Session) -> None:
         db_session.execute(_TAKE_WRITE_LOCK)
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = 5, statement_timeout: float | None = None, lock_timeout: float | None = None
+) -> Engine:
+    """An engine for `url`. On PostgreSQL, `statement_timeout` and `lock_timeout` (seconds)
+    bound what one statement may take; the app sets them (`init_app`), commands need not."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, isolation_level=None)
         event.listen(engine, "connect", _tune_sqlite)
@@ -66,7 +79,18 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     # libpq waits for an unreachable host as long as TCP does: fail within seconds instead, so
     # requests answer 503 (feeds: their cached copy) while the database is down. The URL's
     # own connect_timeout wins.
-    connect_args = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT}
+    query = make_url(url).query
+    connect_args: dict[str, Any] = {} if "connect_timeout" in query else {"connect_timeout": CONNECT_TIMEOUT}
+    if "tcp_user_timeout" not in query:
+        connect_args["tcp_user_timeout"] = int(TCP_USER_TIMEOUT * 1000)
+    connect_args.update(keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=2)
+    options = [
+        f"-c {name}={int(seconds * 1000)}"
+        for name, seconds in (("statement_timeout", statement_timeout), ("lock_timeout", lock_timeout))
+        if seconds
+    ]
+    if options and "options" not in query:
+        connect_args["options"] = " ".join(options)
     return create_engine(
         url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size * 2, connect_args=connect_args
     )
@@ -89,7 +113,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"], pool_size=app.config["DB_POOL_SIZE"])
+    engine = make_engine(
+        app.config["DATABASE_URL"],
+        pool_size=app.config["DB_POOL_SIZE"],
+        statement_timeout=app.config.get("DB_STATEMENT_TIMEOUT", STATEMENT_TIMEOUT),
+        lock_timeout=app.config.get("DB_LOCK_TIMEOUT", LOCK_TIMEOUT),
+    )
     app.extensions[_EXTENSION_KEY] = make_sessionmaker(engine)
     app.teardown_appcontext(_close_session)
 
@@ -116,7 +145,31 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 # SQLite raises OperationalError for missing tables too; only these mean "try again".
-_SQLITE_TRANSIENT = ("database is locked", "unable to open database", "disk i/o error")
+# A full disk is no bug either: the write is rolled back whole, and can succeed once there is room.
+_SQLITE_TRANSIENT = (
+    "database is locked",
+    "unable to open database",
+    "disk i/o error",
+    "database or disk is full",
+)
+# PostgreSQL SQLSTATEs of bounded waits: query_canceled (statement_timeout), lock_not_available
+# (lock_timeout), disk_full, insufficient_resources.
+_PG_BUSY = ("57014", "55P03")
+_PG_FULL = ("53100", "53000")
+
+
+def outage_reason(error: SQLAlchemyError) -> str:
+    """Why an outage-like error (`is_outage`) happened, in words for a 503's detail and /healthz."""
+    orig = getattr(error, "orig", None)
+    message = str(orig).lower()
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if "database or disk is full" in message or state in _PG_FULL:
+        return "the database's disk is full; try again later"
+    if "database is locked" in message or state in _PG_BUSY or isinstance(error, PoolTimeoutError):
+        return "the database is busy (a wait for it ran out); try again shortly"
+    if "timeout" in message or "timed out" in message:
+        return "the database did not answer in time; try again shortly"
+    return "the database is unreachable; try again shortly"
 
 
 def is_outage(error: SQLAlchemyError, dialect: str | None = None) -> bool:

@@ -159,6 +159,9 @@ class Release(Base):
     # Copy of the city's region, so a region feed is one index range scan.
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
     title: Mapped[str] = mapped_column(String(300))
+    # The slug of the release's link, fixed at creation (migration 0008): a corrected
+    # title never changes the link readers know the release by. May be "" (no slug).
+    slug: Mapped[str] = mapped_column(String(100), default="", server_default="")
     summary: Mapped[str] = mapped_column(Text)
     # True while the summary is derived from the body (and follows its edits).
     summary_derived: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -280,30 +283,57 @@ class FeedVersion(Base):
     release_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
-class FeedChange(Base):
-    """Append-only log of subject changes, read by the WebSub notifier.
+class OutboxEntry(Base):
+    """One change to deliver: the outbox every delivery target works off, in order.
 
-    Every counter bump (a write, or an embargo running out) appends a row; each
-    hub's cursor (`HubCursor`) says how far it has been told. Rows every hub has
-    passed are deleted.
+    Written in the same transaction as the change itself (`store.changes.bump`,
+    an embargo lift), so a change is delivered if and only if it was committed.
+    `due_us` is the instant before which nobody hears of it: the commit, or for
+    a release still under embargo its embargo instant. `seq` is its place in the
+    delivery order, given by the worker once the entry is due (`store.outbox`):
+    in the order entries became deliverable, with no gaps, so a target's position
+    (`DeliveryTarget.delivered_seq`) never passes an entry that is still to come.
+    Times are epoch microseconds, as in `feed_versions`.
     """
 
-    __tablename__ = "feed_changes"
+    __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(100))
-    changed_us: Mapped[int] = mapped_column(BigInteger, index=True)
+    # "published", "corrected", "retracted", "embargo_lifted", "catalog", or "changed".
+    kind: Mapped[str] = mapped_column(String(20))
+    release_id: Mapped[int | None] = mapped_column(Integer)
+    # The changed subjects (`store.keys`), space-separated, sorted.
+    subject_keys: Mapped[str] = mapped_column(Text)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    due_us: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_outbox_seq", "seq", unique=True),
+        Index("ix_outbox_due_us", "due_us"),
+        Index("ix_outbox_release_id", "release_id"),
+    )
 
 
-class HubCursor(Base):
-    """How far one WebSub hub has been notified, and when to try it again."""
+class DeliveryTarget(Base):
+    """Where one delivery target ("purge", "websub:<hub URL>") stands in the outbox.
 
-    __tablename__ = "hub_cursors"
+    Each target has its own position, its own failures and backoff, so a hub that
+    is down holds back nobody but itself (and WebSub hubs wait for the purge, so
+    that they never fetch a copy the caches still hold). The totals are what
+    /metrics reports per target.
+    """
 
-    hub_url: Mapped[str] = mapped_column(String(2000), primary_key=True)
-    last_change_id: Mapped[int] = mapped_column(BigInteger, default=0)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_us: Mapped[int] = mapped_column(BigInteger, default=0)
-    # A notifier process holds the hub until then; a crashed one loses it.
-    leased_until_us: Mapped[int] = mapped_column(BigInteger, default=0)
-    last_error: Mapped[str] = mapped_column(Text, default="")
+    __tablename__ = "delivery_targets"
+
+    name: Mapped[str] = mapped_column(String(2100), primary_key=True)
+    # The `seq` of the last outbox entry this target took.
+    delivered_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Failed attempts since the last success; the next attempt waits 2^attempts seconds.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_us: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    last_delivered_us: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    delivered_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    failures_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    retries_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -5,11 +5,11 @@ Every string that ends up in a feed passes through here first:
 * `strip_xml_forbidden` removes code points that XML 1.0 cannot carry (a single one makes an
   Atom or RSS document unparseable for every reader);
 * `plain_text` is for plain-text fields (title, summary, caption, credit, author, contact
-  name): markup removed, entities decoded, whitespace collapsed. The result is *text*, not
-  HTML: the feed writers escape it;
+  name): entities decoded first, then markup removed and whitespace collapsed, so "&lt;b&gt;"
+  is removed like "<b>". The result is *text*, not HTML: the feed writers escape it;
 * `sanitize_html` is for the release body: an allow-list of tags and attributes, safe URL
   schemes only, relative URLs made absolute. The result is an HTML fragment;
-* `html_has_text` and `summary_from_html` read the text of such a fragment;
+* `html_text`, `html_has_text` and `summary_from_html` read the text of such a fragment;
 * `slugify_de` makes URL slugs with German transliteration (ä → ae, ß → ss).
 
 HTML parsing and sanitising is done by nh3, the Python binding of the Rust `ammonia`
@@ -21,8 +21,8 @@ or works around, each covered by tests/test_text.py:
 * character references are decoded by the parser and the serializer writes real characters,
   except that U+00A0 comes out as ``&nbsp;`` (replaced here by the character, because
   ``&nbsp;`` is not an XML entity) and ``& < >`` (text) / ``& "`` (attributes) stay escaped;
-* references such as ``&#1;`` or ``&#xFFFF;`` decode to XML-forbidden characters, so the
-  output is stripped again;
+* references such as ``&#1;`` or ``&#xFFFF;`` decode to XML-forbidden characters (and
+  ``&#0;`` to U+FFFD), so the output is stripped again;
 * elements not in ``tags`` are unwrapped and their text kept, except for those in
   ``clean_content_tags``; the text inside iframe, noscript, textarea, xmp, plaintext, ...
   would otherwise come out as escaped markup (``&lt;b&gt;``), so they are all dropped with
@@ -55,6 +55,7 @@ __all__ = [
     "BODY_TAGS",
     "URL_SCHEMES",
     "html_has_text",
+    "html_text",
     "plain_text",
     "sanitize_html",
     "slugify_de",
@@ -122,11 +123,128 @@ _SERIALIZED_TAG_RE: Final = re.compile(
     r'<(?P<end>/?)(?P<name>[a-zA-Z][a-zA-Z0-9]*)(?P<attrs>(?:\s+[^\s"\'<>/=]+(?:="[^"]*")?)*)\s*/?>'
 )
 _ANY_TAG_RE: Final = re.compile(r"<[^>]*>")
+# Not text: the controls XML 1.0 allows (DEL and the C1 range, which feed readers map to
+# cp1252 and validators flag) and U+FFFD, the mark of bytes decoded with the wrong encoding
+# (also what the HTML parser makes of "&#0;").
+_NOT_TEXT_RE: Final = re.compile("[\x7f-\x9f\ufffd]")
 _URL_WHITESPACE: Final = "\t\n\r "
 _URL_TAB_OR_NEWLINE_RE: Final = re.compile(r"[\t\n\r]")
 _HTML_WHITESPACE: Final = " \t\n\r\f"
 _ELLIPSIS: Final = "…"
 _MAX_PASSES: Final = 4
+
+# How deeply elements may nest in a body. html5ever's tree building costs time in proportion
+# to the depth for every element, so a body of nested elements cost quadratic time (97 KB of
+# nested <div> took 10 s); real releases nest a dozen levels at most.
+MAX_HTML_DEPTH: Final = 100
+# A tag ends at ">" or where the next one begins: no match ever scans past the next "<", so
+# the pass stays linear even on "<a<a<a…".
+_TAG = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([A-Za-z][^\t\n\f\r /<>]*)[^<>]*>?", re.DOTALL)
+_VOID: Final = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+        "basefont",
+        "bgsound",
+        "frame",
+        "keygen",
+    ]
+)
+# Raw text: what follows up to the end tag is no markup at all.
+_RAW_TEXT: Final = frozenset(
+    ["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript"]
+)
+# End tags a browser adds itself when the same element opens again (a new <p> ends the last).
+_OPTIONAL_END: Final = frozenset(
+    [
+        "p",
+        "li",
+        "dt",
+        "dd",
+        "option",
+        "optgroup",
+        "tr",
+        "td",
+        "th",
+        "thead",
+        "tbody",
+        "tfoot",
+        "rb",
+        "rt",
+        "rp",
+        "rtc",
+    ]
+)
+_SCOPE_BOUNDARY: Final = frozenset(
+    ["ul", "ol", "dl", "table", "select", "div", "blockquote", "section", "article"]
+)
+
+
+class HtmlTooDeep(ValueError):
+    """A body whose elements nest deeper than `MAX_HTML_DEPTH`."""
+
+
+def html_depth_exceeds(html: str, limit: int = MAX_HTML_DEPTH) -> bool:
+    """Whether elements in `html` nest deeper than `limit`, in one linear pass.
+
+    A tokenizer, not a parser: it keeps a stack of open elements, pops end tags back to their
+    element, leaves out void elements, comments and raw text, and closes an element with an
+    optional end tag when the same one opens again, as a browser does. It errs towards deeper
+    (markup inside attribute values counts): a false alarm needs markup no editor writes.
+    The stack never grows past `limit`, so every step costs at most `limit`.
+    """
+    stack: list[str] = []
+    position = 0
+    while True:
+        match = _TAG.search(html, position)
+        if match is None:
+            return False
+        position = match.end()
+        closing, name = match.group(1), match.group(2)
+        if name is None:
+            continue  # a comment
+        name = name.lower()
+        if closing:
+            for index in range(len(stack) - 1, -1, -1):
+                if stack[index] == name:
+                    del stack[index:]
+                    break
+            continue
+        if name in _VOID or (match.group(0).endswith("/>") and name not in BODY_TAGS):
+            continue
+        if name in _RAW_TEXT:
+            end = _find_end(html, name, position)
+            position = len(html) if end < 0 else end
+            continue
+        if name in _OPTIONAL_END:
+            for index in range(len(stack) - 1, -1, -1):
+                if stack[index] == name:
+                    del stack[index:]
+                    break
+                if stack[index] in _SCOPE_BOUNDARY:
+                    break
+        stack.append(name)
+        if len(stack) > limit:
+            return True
+
+
+def _find_end(html: str, name: str, position: int) -> int:
+    match = re.compile(rf"</{re.escape(name)}", re.IGNORECASE).search(html, position)
+    return -1 if match is None else match.start()
+
+
 _SUMMARY_TRAILING_PUNCTUATION: Final = " ,;:-–—"
 
 _GERMAN_REPLACEMENTS: Final = (
@@ -156,7 +274,8 @@ def _fragment_text(markup: str) -> str:
 
     Tags and comments are removed, script/style (and the other `_DROP_WITH_CONTENT`
     elements) vanish with their content, block elements and <br> separate words, and
-    character references are decoded exactly once.
+    character references are decoded exactly once. Controls and U+FFFD (`_NOT_TEXT_RE`)
+    are removed.
     """
     cleaned = nh3.clean(
         strip_xml_forbidden(markup),
@@ -168,21 +287,41 @@ def _fragment_text(markup: str) -> str:
     # Only attribute-less word-break tags are left, so "<...>" cannot cut through a value; every
     # "&" of the text is escaped as "&amp;", so unescape decodes nothing the user typed twice.
     text = unescape(_ANY_TAG_RE.sub(" ", cleaned))
-    return " ".join(strip_xml_forbidden(text).split())
+    words = (_NOT_TEXT_RE.sub("", word) for word in strip_xml_forbidden(text).split())
+    return " ".join(word for word in words if word)
 
 
 def plain_text(text: str) -> str:
     """Clean a plain-text field (title, summary, caption, credit, author, contact name).
 
-    XML-forbidden characters are removed, HTML markup (tags, comments) is removed keeping its
-    text, script and style content vanishes, entities are decoded ("&amp;" reads "&"), runs of
-    whitespace (newlines and non-breaking spaces included) become one space, and the ends are
-    trimmed. A "<" that does not start a tag is text: "a < b" stays "a < b", but "a <b" loses
-    "<b" as a tag would.
+    Character references are decoded first, once: "&lt;" means what a typed "<" means, so
+    "&lt;b&gt;Wichtig&lt;/b&gt;" is "Wichtig" and "Tom &amp;amp; Jerry" is "Tom &amp; Jerry".
+    Then the text is read as HTML: markup (tags, comments) is removed keeping its text, script
+    and style content vanishes, runs of whitespace (newlines and non-breaking spaces included)
+    become one space, and the ends are trimmed. A "<" that does not start a tag is text:
+    "a < b" and "a &lt; b" stay "a < b", but "a <b" loses "<b" as a tag would. XML-forbidden
+    characters, the other controls (U+007F–U+009F) and U+FFFD, the mark of text decoded with
+    the wrong encoding, are removed.
 
-    The result is plain text, not HTML: it must be escaped by whoever writes it into markup.
+    The result is plain text with no markup left to strip: it is stored as it is, and it must
+    be escaped by whoever writes it into markup (`feedsvc.formats` does, for each element).
     """
-    return _fragment_text(text)
+    # Every "&" is escaped again before the text is read as HTML, so nothing is decoded twice.
+    cleaned = _fragment_text(unescape(strip_xml_forbidden(text)).replace("&", "&amp;"))
+    # Reading can leave a tag of text around removed ones ("<<b>x>" leaves "<x>"): read again
+    # until nothing changes, so the result holds no markup at all. Each pass that changes
+    # something removes characters, so this ends; real text needs one pass.
+    while (again := _fragment_text(cleaned.replace("&", "&amp;"))) != cleaned:
+        cleaned = again
+    return cleaned
+
+
+def html_text(html: str) -> str:
+    """The text of an HTML fragment (a sanitised body), whitespace collapsed and trimmed.
+
+    Unlike `plain_text` the input is HTML as it stands: "&lt;b&gt;" is the text "<b>".
+    """
+    return _fragment_text(html)
 
 
 def _check_base_url(base_url: str) -> None:
@@ -280,16 +419,21 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
 
     Character references are decoded to characters (``&auml;`` → "ä", ``&nbsp;`` → U+00A0);
     only ``&amp; &lt; &gt;`` in text and ``&amp; &quot;`` in attribute values stay escaped.
+    Controls (U+007F–U+009F) and U+FFFD are removed, as from plain text.
     Sanitising the result again returns it unchanged.
 
     No ``rel`` is added to links (nh3 ``link_rel=None``): the body is published in feeds whose
     readers apply their own link policy; ``target`` is never kept, so ``noopener`` would have
     nothing to guard; and the linked sites (mostly other public offices) may see the referrer.
 
-    The result can be empty or hold markup without text: see `html_has_text`.
+    The result can be empty or hold markup without text: see `html_has_text`. A body nested
+    deeper than `MAX_HTML_DEPTH` raises HtmlTooDeep (a ValueError), which keeps the cost of
+    sanitising linear in the body's length.
     """
     if base_url is not None:
         _check_base_url(base_url)
+    if html_depth_exceeds(html):
+        raise HtmlTooDeep(f"elements may nest at most {MAX_HTML_DEPTH} levels deep")
     # One pass is not always a fixed point: html5ever can build a tree that does not survive
     # serializing and parsing again ("<li><table><li>" gives an <li> inside an <li>, which a
     # second parse splits into siblings). Passes are repeated until the output is stable, so
@@ -318,8 +462,9 @@ def _sanitize_once(html: str, base_url: str | None) -> str:
     # "&nbsp;" is how the serializer writes U+00A0; a literal "&nbsp;" typed by the user is
     # "&amp;nbsp;" by now, so this cannot decode text twice.
     cleaned = cleaned.replace("&nbsp;", "\u00a0")
-    # Character references such as &#1; or &#xFFFF; decode to XML-forbidden characters.
-    return strip_xml_forbidden(cleaned).strip(_HTML_WHITESPACE)
+    # Character references such as &#1; or &#xFFFF; decode to XML-forbidden characters, and
+    # "&#0;" to U+FFFD; controls and U+FFFD are no text a reader could show.
+    return _NOT_TEXT_RE.sub("", strip_xml_forbidden(cleaned)).strip(_HTML_WHITESPACE)
 
 
 def html_has_text(html: str) -> bool:

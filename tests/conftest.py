@@ -1,11 +1,14 @@
 """Fixtures: each test gets its own real database and an app with a controllable clock.
 
-SQLite: a fresh file per test. PostgreSQL: when FEEDSVC_TEST_DATABASE_URL names
-one, each test gets an empty schema in that database instead.
+SQLite: a file per test. PostgreSQL (when FEEDSVC_TEST_DATABASE_URL names a database):
+a database on that server instead. Either is migrated once per test process and is as
+the migrations left it when the test begins (tests/databases.py); tests of the migrations
+use `empty_database_url`, a database without tables.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,11 +21,13 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
-from feedsvc import create_app, db, schema
+from feedsvc import create_app, db
+from feedsvc.migrations.runner import current_revision, head_revision, upgrade
 from feedsvc.models import Base
+from tests.databases import Databases, PostgresDatabases, SqliteDatabases
 
 # Fixtures of the API tests (api, token) and of the race tests live beside their helpers.
-pytest_plugins = ["tests.api_support", "tests.races"]
+pytest_plugins = ["tests.api_support", "tests.races", "tests.log_guard"]
 
 POSTGRES_URL = os.environ.get("FEEDSVC_TEST_DATABASE_URL", "")
 BASE_URL = "http://feeds.example.test"
@@ -47,23 +52,35 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    if not POSTGRES_URL:
-        yield f"sqlite:///{tmp_path / 'feedsvc.sqlite3'}"
-        return
-    from feedsvc.db import make_engine
-
-    engine = make_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    yield POSTGRES_URL
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    """The databases of this process (each pytest-xdist worker has its own)."""
+    found = (
+        PostgresDatabases(POSTGRES_URL) if POSTGRES_URL else SqliteDatabases(tmp_path_factory.mktemp("db"))
+    )
+    yield found
+    found.close()
 
 
 @pytest.fixture
-def app_config(database_url: str, clock: FakeClock, tmp_path: Path) -> dict[str, Any]:
+def database_url(databases: Databases, tmp_path: Path) -> str:
+    """A database for the test alone, at the newest schema and without rows of its own."""
+    return databases.migrated(tmp_path)
+
+
+@pytest.fixture
+def empty_database_url(databases: Databases, tmp_path: Path) -> str:
+    """A database for the test alone without any table, for tests of the migrations themselves."""
+    return databases.empty(tmp_path)
+
+
+@functools.cache
+def _head() -> str:
+    return head_revision()
+
+
+@pytest.fixture
+def app_config(database_url: str, clock: FakeClock) -> dict[str, Any]:
     return {
         "TESTING": True,
         "DATABASE_URL": database_url,
@@ -88,7 +105,13 @@ def make_app(app_config: dict[str, Any]) -> Iterator[AppFactory]:
     def make(**overrides: Any) -> Flask:
         application = create_app({**app_config, **overrides})
         with application.app_context():
-            schema.upgrade(db.engine())
+            engine = db.engine()
+            # The test's database is migrated already (tests/databases.py): reading its revision
+            # is all this costs. An empty or older one (migration tests, an override) migrates.
+            with engine.connect() as connection:
+                at_head = current_revision(connection) == _head()
+            if not at_head:
+                upgrade(engine)
         made.append(application)
         return application
 

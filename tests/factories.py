@@ -9,7 +9,8 @@ from flask import Flask
 
 from feedsvc import db
 from feedsvc.models import Release
-from feedsvc.schemas import ReleaseIn, ReleasePatch
+from feedsvc.publishing.input import ReleaseIn, ReleasePatch
+from feedsvc.publishing.values import new_release_fields, update_from_patch
 from feedsvc.store import catalog
 from feedsvc.store.releases import (
     References,
@@ -76,7 +77,12 @@ def add_release(
         assert city_row is not None
         publisher = catalog.publishers_of_city(session, city_row)[0]
         release = create_release(
-            session, publisher=publisher, data=data, refs=refs, now=now, tag_authority="feeds.example.test"
+            session,
+            publisher=publisher,
+            fields=new_release_fields(data, data.content_hash()),
+            refs=refs,
+            now=now,
+            tag_authority="feeds.example.test",
         )
         session.commit()
         return release.id
@@ -99,7 +105,7 @@ def patch_release(app: Flask, release_id: int, patch: ReleasePatch) -> None:
         topics = patch.topics if patch.topics is not None else [topic.slug for topic in release.topics]
         refs = resolve_references(session, city, topics)
         assert isinstance(refs, References), refs
-        update_release(session, release, patch, refs, app.config["CLOCK"]())
+        update_release(session, release, update_from_patch(patch), refs, app.config["CLOCK"]())
         session.commit()
 
 

@@ -1,4 +1,4 @@
-"""Every error the API can answer is problem+json (RFC 9457) with the status of CONTRACT §5,
+"""Every error the API can answer is problem+json (RFC 9457) with the status docs/api.md#errors names,
 bad input is never a 500, and a failed request writes nothing."""
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def test_malformed_json_in_a_patch_is_400(
     )
 
 
-def test_malformed_json_says_where(api: Flask, client: FlaskClient, token: dict[str, str]) -> None:
+def test_malformed_json_says_where(client: FlaskClient, token: dict[str, str]) -> None:
     body = problem_of(post_raw(client, b'{\n  "title": "a",\n  "body": }', token), 400)
     assert "line 3" in body["detail"]
 
@@ -137,7 +137,8 @@ def test_a_token_with_a_changed_character_is_401(api: Flask, client: FlaskClient
     assert client.post("/api/v1/releases", json=RELEASE, headers=bearer(secret)).status_code == 201
 
 
-def test_authentication_comes_before_reading_the_body(api: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("api")
+def test_authentication_comes_before_reading_the_body(client: FlaskClient) -> None:
     problem_of(post_raw(client, b"{broken", {}), 401)
     problem_of(post_raw(client, b"x" * (LIMIT + 1), {}), 401)
 
@@ -173,7 +174,8 @@ def test_an_unknown_release_is_404(
 @pytest.mark.parametrize(
     "query", ["city=nirgendwo", "topic=nichts", "region=mars", "city=rosenheim&topic=nichts", "city="]
 )
-def test_listing_with_an_unknown_slug_is_404(api: Flask, client: FlaskClient, query: str) -> None:
+@pytest.mark.usefixtures("api")
+def test_listing_with_an_unknown_slug_is_404(client: FlaskClient, query: str) -> None:
     body = problem_of(client.get(f"/api/v1/releases?{query}"), 404)
     assert "unknown" in body["detail"]
 
@@ -188,11 +190,13 @@ def test_listing_with_an_unknown_slug_is_404(api: Flask, client: FlaskClient, qu
         "/api/v1/releases/1/x",
     ],
 )
-def test_unknown_api_urls_are_404_problems(api: Flask, client: FlaskClient, path: str) -> None:
+@pytest.mark.usefixtures("api")
+def test_unknown_api_urls_are_404_problems(client: FlaskClient, path: str) -> None:
     problem_of(client.get(path), 404)
 
 
-def test_unknown_urls_outside_the_api_keep_the_sites_own_404(api: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("api")
+def test_unknown_urls_outside_the_api_keep_the_sites_own_404(client: FlaskClient) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert response.mimetype != "application/problem+json"
@@ -236,7 +240,8 @@ def test_a_wrong_method_is_a_405_problem_with_allow(
         "after=999999999999999999-1",
     ],
 )
-def test_bad_list_parameters_are_400(api: Flask, client: FlaskClient, query: str) -> None:
+@pytest.mark.usefixtures("api")
+def test_bad_list_parameters_are_400(client: FlaskClient, query: str) -> None:
     body = problem_of(client.get(f"/api/v1/releases?{query}"), 400)
     assert query.split("=")[0] in body["detail"]
 
@@ -253,7 +258,7 @@ def test_a_body_over_the_limit_is_413(api: Flask, client: FlaskClient, token: di
     assert str(LIMIT) in body["detail"]
 
 
-def test_a_body_of_exactly_the_limit_is_read(api: Flask, client: FlaskClient, token: dict[str, str]) -> None:
+def test_a_body_of_exactly_the_limit_is_read(client: FlaskClient, token: dict[str, str]) -> None:
     document = json.dumps(RELEASE).encode()
     padded = document[:-1] + b" " * (LIMIT - len(document)) + b"}"
     assert len(padded) == LIMIT
@@ -261,7 +266,7 @@ def test_a_body_of_exactly_the_limit_is_read(api: Flask, client: FlaskClient, to
 
 
 def test_a_too_large_content_length_is_refused_before_the_body_is_read(
-    api: Flask, client: FlaskClient, token: dict[str, str]
+    client: FlaskClient, token: dict[str, str]
 ) -> None:
     class Unreadable(io.BytesIO):
         """Announces LIMIT + 1 bytes but fails the test if anything reads them."""
@@ -301,9 +306,7 @@ def test_a_chunked_body_over_the_limit_is_413_not_cut_off(
     refused_without_writing(api, lambda: chunked(client, one_over, token), 413)
 
 
-def test_a_chunked_body_within_the_limit_is_accepted(
-    api: Flask, client: FlaskClient, token: dict[str, str]
-) -> None:
+def test_a_chunked_body_within_the_limit_is_accepted(client: FlaskClient, token: dict[str, str]) -> None:
     assert chunked(client, json.dumps(RELEASE).encode(), token).status_code == 201
 
 
@@ -345,14 +348,15 @@ def app_from_environment(
     app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[], Flask]]:
     """Builds apps from the environment (no MAX_CONTENT_LENGTH in the test config)."""
-    from feedsvc import create_app, db, schema
+    from feedsvc import create_app, db
+    from feedsvc.migrations import runner
 
     built: list[Flask] = []
 
     def build() -> Flask:
         app = create_app({key: value for key, value in app_config.items() if key != "MAX_CONTENT_LENGTH"})
         with app.app_context():
-            schema.upgrade(db.engine())
+            runner.upgrade(db.engine())
         built.append(app)
         return app
 
@@ -400,9 +404,7 @@ def test_a_body_that_is_not_declared_json_is_415(
     assert "application/json" in body["detail"]
 
 
-def test_json_with_a_charset_parameter_is_json(
-    api: Flask, client: FlaskClient, token: dict[str, str]
-) -> None:
+def test_json_with_a_charset_parameter_is_json(client: FlaskClient, token: dict[str, str]) -> None:
     response = post_raw(client, json.dumps(RELEASE), token, content_type="application/json; charset=utf-8")
     assert response.status_code == 201
 
@@ -475,17 +477,13 @@ def test_invalid_fields_are_422_naming_the_field(
 
 
 @pytest.mark.parametrize("field", ["title", "body", "city"])
-def test_a_missing_required_field_is_named(
-    api: Flask, client: FlaskClient, token: dict[str, str], field: str
-) -> None:
+def test_a_missing_required_field_is_named(client: FlaskClient, token: dict[str, str], field: str) -> None:
     record = {key: value for key, value in RELEASE.items() if key != field}
     errors = field_errors(client.post("/api/v1/releases", json=record, headers=token))
     assert errors == {field: "Field required"}
 
 
-def test_every_invalid_field_is_reported_at_once(
-    api: Flask, client: FlaskClient, token: dict[str, str]
-) -> None:
+def test_every_invalid_field_is_reported_at_once(client: FlaskClient, token: dict[str, str]) -> None:
     record = {"title": 1, "body": 2, "city": "Ro senheim", "topics": "x", "published_at": "morgen"}
     assert set(field_errors(client.post("/api/v1/releases", json=record, headers=token))) == {
         "title",
@@ -496,7 +494,7 @@ def test_every_invalid_field_is_reported_at_once(
     }
 
 
-def test_field_messages_are_english_sentences(api: Flask, client: FlaskClient, token: dict[str, str]) -> None:
+def test_field_messages_are_english_sentences(client: FlaskClient, token: dict[str, str]) -> None:
     record = {**RELEASE, "topics": ["verkeh"], "source_url": "ftp://x", "images": [{"url": "https://a.test"}]}
     errors = field_errors(client.post("/api/v1/releases", json=record, headers=token))
     assert errors["source_url"] == "must be an absolute http(s) URL"
@@ -561,9 +559,7 @@ def test_invalid_patches_are_422_naming_the_field(
 # --- problem details are the same everywhere --------------------------------------------------------
 
 
-def test_problem_titles_are_the_http_status_phrases(
-    api: Flask, client: FlaskClient, token: dict[str, str]
-) -> None:
+def test_problem_titles_are_the_http_status_phrases(client: FlaskClient, token: dict[str, str]) -> None:
     answers = [
         client.get("/api/v1/releases/999"),
         post_raw(client, b"{", token),

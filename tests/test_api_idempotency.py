@@ -1,4 +1,4 @@
-"""Idempotent publishing (CONTRACT §2 `external_id`): a retried POST returns the stored release,
+"""Idempotent publishing (docs/api.md#retries, `external_id`): a retried POST returns the stored release,
 other content under the same external_id is a 409, and concurrent duplicates cannot create
 two rows, on SQLite (a file in WAL mode) and on PostgreSQL when configured."""
 
@@ -42,9 +42,7 @@ def test_a_retried_post_returns_the_stored_release(
     assert snapshot(api) == before
 
 
-def test_a_retry_is_recognised_by_content_not_by_bytes(
-    api: Flask, client: FlaskClient, token: dict[str, str]
-) -> None:
+def test_a_retry_is_recognised_by_content_not_by_bytes(client: FlaskClient, token: dict[str, str]) -> None:
     first = client.post("/api/v1/releases", json=RECORD, headers=token).get_json()
     reordered = json.dumps(dict(reversed(list(RECORD.items()))), indent=2, ensure_ascii=True)
     retry = client.post(
@@ -108,9 +106,7 @@ def test_an_admin_retry_of_a_press_office_release_is_recognised(
     assert (retry.status_code, retry.get_json()["id"]) == (200, first["id"])
 
 
-def test_without_external_id_every_post_is_a_new_release(
-    api: Flask, client: FlaskClient, token: dict[str, str]
-) -> None:
+def test_without_external_id_every_post_is_a_new_release(client: FlaskClient, token: dict[str, str]) -> None:
     ids = {client.post("/api/v1/releases", json=RELEASE, headers=token).get_json()["id"] for _ in range(2)}
     assert len(ids) == 2
 
@@ -155,8 +151,9 @@ def assert_one_release_for_all(app: Flask, responses: list[TestResponse], extern
     reason="PostgreSQL only: on SQLite write requests take the write lock before their check "
     "(feedsvc.db.begin_writing), so no two can pass it together",
 )
+@pytest.mark.usefixtures("insert_rendezvous")
 def test_concurrent_duplicates_that_all_passed_the_check_create_one_release(
-    api: Flask, token: dict[str, str], insert_rendezvous: None, integrity_errors: list[BaseException]
+    api: Flask, token: dict[str, str], integrity_errors: list[BaseException]
 ) -> None:
     responses = post_at_once(api, token, RECORD)
     assert_one_release_for_all(api, responses, RECORD["external_id"])

@@ -1,5 +1,5 @@
 """The publishing API end to end: a press office publishes, corrects and retracts a release,
-and every feed format shows it (CONTRACT §1, §2)."""
+and every feed format shows it (docs/api.md#a-release)."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def instant(text: str) -> datetime:
 
 
 def test_a_press_office_publishes_a_release_and_gets_it_back(
-    api: Flask, client: FlaskClient, token: dict[str, str], clock: FakeClock
+    client: FlaskClient, token: dict[str, str], clock: FakeClock
 ) -> None:
     response = client.post("/api/v1/releases", json=RELEASE, headers=token)
     assert response.status_code == 201
@@ -98,9 +98,7 @@ def test_a_press_office_publishes_a_release_and_gets_it_back(
     assert fetched.get_json() == created
 
 
-def test_every_optional_field_is_stored_and_returned(
-    api: Flask, client: FlaskClient, token: dict[str, str]
-) -> None:
+def test_every_optional_field_is_stored_and_returned(client: FlaskClient, token: dict[str, str]) -> None:
     image = {
         "url": "https://www.rosenheim.de/bilder/innbruecke.jpg",
         "caption": "Die Innbrücke & der Inn",
@@ -135,7 +133,7 @@ def test_every_optional_field_is_stored_and_returned(
 
 
 def test_plain_text_is_returned_as_stored_not_decoded_twice(
-    api: Flask, client: FlaskClient, token: dict[str, str]
+    client: FlaskClient, token: dict[str, str]
 ) -> None:
     # "&amp;lt;b&amp;gt;" is the text "&lt;b&gt;" once decoded; a second decoding would turn
     # it into markup and a third cleaning would drop it.
@@ -146,7 +144,7 @@ def test_plain_text_is_returned_as_stored_not_decoded_twice(
 
 
 def test_a_published_release_appears_in_every_feed_that_holds_it(
-    api: Flask, client: FlaskClient, token: dict[str, str]
+    client: FlaskClient, token: dict[str, str]
 ) -> None:
     created = publish(client, token)
     for path in FEEDS:
@@ -157,7 +155,7 @@ def test_a_published_release_appears_in_every_feed_that_holds_it(
 
 
 def test_patch_changes_only_the_given_fields_and_bumps_revision_and_updated(
-    api: Flask, client: FlaskClient, token: dict[str, str], clock: FakeClock
+    client: FlaskClient, token: dict[str, str], clock: FakeClock
 ) -> None:
     created = publish(client, token, summary="Die Brücke ist zu.")
     clock.advance(minutes=30)
@@ -190,7 +188,7 @@ def test_an_empty_patch_changes_nothing(
 
 
 def test_patch_shows_in_all_three_feed_formats_under_the_same_id(
-    api: Flask, client: FlaskClient, token: dict[str, str], clock: FakeClock
+    client: FlaskClient, token: dict[str, str], clock: FakeClock
 ) -> None:
     created = publish(client, token)
     before = {(path, fmt): entries(client, path, fmt) for path in FEEDS for fmt in FORMATS}
@@ -214,9 +212,7 @@ def test_patch_shows_in_all_three_feed_formats_under_the_same_id(
             assert instant(entry["updated"]) > instant(before[path, fmt][created["guid"]]["updated"])
 
 
-def test_patch_can_move_a_release_to_another_city_and_topic(
-    api: Flask, client: FlaskClient, clock: FakeClock
-) -> None:
+def test_patch_can_move_a_release_to_another_city_and_topic(api: Flask, client: FlaskClient) -> None:
     token = bearer(make_token(api, cities=("rosenheim", "bad-aibling")))
     created = publish(client, token)
     response = client.patch(
@@ -232,7 +228,7 @@ def test_patch_can_move_a_release_to_another_city_and_topic(
 
 
 def test_a_corrected_body_resolves_relative_links_against_the_stored_source_url(
-    api: Flask, client: FlaskClient, token: dict[str, str]
+    client: FlaskClient, token: dict[str, str]
 ) -> None:
     created = publish(client, token, source_url="https://www.rosenheim.de/presse/117")
     response = client.patch(
@@ -337,7 +333,7 @@ def test_list_filters_by_city_topic_region_and_their_combinations(api: Flask, cl
 
 
 def test_list_since_keeps_releases_changed_at_or_after_it(
-    api: Flask, client: FlaskClient, token: dict[str, str], clock: FakeClock
+    client: FlaskClient, token: dict[str, str], clock: FakeClock
 ) -> None:
     old = publish(client, token, title="Alt")
     clock.advance(hours=1)
@@ -368,7 +364,8 @@ def test_list_pages_visit_every_release_once(api: Flask, client: FlaskClient) ->
     assert len(seen) == 7
 
 
-def test_catalog_lists_cities_topics_and_regions_with_their_feeds(api: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("api")
+def test_catalog_lists_cities_topics_and_regions_with_their_feeds(client: FlaskClient) -> None:
     cities = {city["slug"]: city for city in client.get("/api/v1/cities").get_json()}
     assert set(cities) == {"rosenheim", "bad-aibling", "muenchen"}
     rosenheim = cities["rosenheim"]

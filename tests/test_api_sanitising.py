@@ -1,4 +1,4 @@
-"""Text cleaning end to end (CONTRACT §2, README "Text handling"): what a press office sends
+"""Text cleaning end to end (docs/api.md#text-handling): what a press office sends
 through the API is cleaned when it is written, and every feed format shows the clean text.
 The rules themselves are unit-tested in test_text.py; here they are traced through HTTP."""
 
@@ -10,10 +10,10 @@ from xml.etree import ElementTree
 
 import feedparser
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.api_support import RELEASE
+from tests.feed_text import shown_text
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -67,7 +67,7 @@ DANGEROUS = {
 
 @pytest.mark.parametrize(("html", "trace"), DANGEROUS.values(), ids=DANGEROUS.keys())
 def test_dangerous_markup_is_gone_from_the_api_and_every_feed(
-    api: Flask, client: FlaskClient, token: dict[str, str], html: str, trace: str
+    client: FlaskClient, token: dict[str, str], html: str, trace: str
 ) -> None:
     created = publish(client, token, body=html)
     assert trace not in created["body"]
@@ -82,7 +82,7 @@ def test_dangerous_markup_is_gone_from_the_api_and_every_feed(
     assert all(trace not in entry.get("description", "") for entry in rss.entries)
 
 
-def test_the_safe_subset_is_kept(api: Flask, client: FlaskClient, token: dict[str, str]) -> None:
+def test_the_safe_subset_is_kept(client: FlaskClient, token: dict[str, str]) -> None:
     body = (
         "<h2>Sperrung</h2><p>Die <strong>Innbrücke</strong> ist <em>gesperrt</em>.</p>"
         "<ul><li>ab Montag</li><li>bis Freitag</li></ul>"
@@ -108,7 +108,7 @@ def test_the_safe_subset_is_kept(api: Flask, client: FlaskClient, token: dict[st
 
 
 def test_relative_links_become_absolute_against_the_source_url(
-    api: Flask, client: FlaskClient, token: dict[str, str]
+    client: FlaskClient, token: dict[str, str]
 ) -> None:
     body = '<p><a href="plan.pdf">Plan</a> <img src="/bilder/b.jpg" alt="b"></p>'
     created = publish(client, token, body=body, source_url="https://www.rosenheim.de/presse/117")
@@ -117,29 +117,33 @@ def test_relative_links_become_absolute_against_the_source_url(
 
 
 def test_relative_links_without_a_source_url_are_unwrapped(
-    api: Flask, client: FlaskClient, token: dict[str, str]
+    client: FlaskClient, token: dict[str, str]
 ) -> None:
     created = publish(client, token, body='<p><a href="plan.pdf">Plan</a></p>')
     assert created["body"] == "<p>Plan</p>"
 
 
-def test_named_entities_become_characters(api: Flask, client: FlaskClient, token: dict[str, str]) -> None:
+def test_named_entities_become_characters(client: FlaskClient, token: dict[str, str]) -> None:
     created = publish(client, token, body="<p>Gr&uuml;&szlig;e &amp; &bdquo;Gl&uuml;ck&ldquo; &lt;b&gt;</p>")
     assert created["body"] == "<p>Grüße &amp; „Glück“ &lt;b&gt;</p>"
 
 
 def test_titles_lose_markup_and_are_escaped_exactly_once_in_feeds(
-    api: Flask, client: FlaskClient, token: dict[str, str]
+    client: FlaskClient, token: dict[str, str]
 ) -> None:
     created = publish(client, token, title="  <b>Tom</b> &amp; Jerry <script>x()</script> sind   da: a < b ")
     assert created["title"] == "Tom & Jerry sind da: a < b"
-    assert atom_entry(client, created["guid"]).findtext(f"{ATOM}title") == "Tom & Jerry sind da: a < b"
+    # Atom: as escaped HTML (type="html"), since the text holds "&" and "<".
+    title = atom_entry(client, created["guid"]).find(f"{ATOM}title")
+    assert title is not None and title.get("type") == "html"
+    assert title.text == "Tom &amp; Jerry sind da: a &lt; b"
     assert json_item(client, created["guid"])["title"] == "Tom & Jerry sind da: a < b"
-    rss = feedparser.parse(client.get("/cities/rosenheim/feed.rss").get_data())
-    assert rss.entries[0].title == "Tom & Jerry sind da: a < b"
+    for fmt in ("atom", "rss"):
+        parsed = feedparser.parse(client.get(f"/cities/rosenheim/feed.{fmt}").get_data())
+        assert shown_text(parsed.entries[0].title_detail) == "Tom & Jerry sind da: a < b"
 
 
-def test_plain_text_fields_lose_markup(api: Flask, client: FlaskClient, token: dict[str, str]) -> None:
+def test_plain_text_fields_lose_markup(client: FlaskClient, token: dict[str, str]) -> None:
     created = publish(
         client,
         token,
@@ -166,7 +170,7 @@ FORBIDDEN_ESCAPES = "\\u0000\\u0001\\u0008\\u000b\\u000c\\u001f\\ufffe\\uffff\\u
 
 
 def test_xml_forbidden_characters_are_removed_from_every_field(
-    api: Flask, client: FlaskClient, token: dict[str, str]
+    client: FlaskClient, token: dict[str, str]
 ) -> None:
     dirty = f"Gr{FORBIDDEN_ESCAPES}üße aus 上海 🎉"
     document = (
@@ -194,13 +198,13 @@ def test_xml_forbidden_characters_are_removed_from_every_field(
 
 
 def test_a_lone_surrogate_inside_a_word_is_removed_not_refused(
-    api: Flask, client: FlaskClient, token: dict[str, str]
+    client: FlaskClient, token: dict[str, str]
 ) -> None:
     created = publish_raw(client, token, json.dumps(RELEASE).replace("Innbrücke", "Inn\\ud800brücke"))
     assert created["title"] == RELEASE["title"]
 
 
-def test_unicode_text_survives_unchanged(api: Flask, client: FlaskClient, token: dict[str, str]) -> None:
+def test_unicode_text_survives_unchanged(client: FlaskClient, token: dict[str, str]) -> None:
     title = "Delegation aus Shanghai: 李伟 besucht Rosenheim 🎉 – „Grüße“ ẞ"
     created = publish(client, token, title=title)
     assert created["title"] == title
@@ -208,9 +212,7 @@ def test_unicode_text_survives_unchanged(api: Flask, client: FlaskClient, token:
     assert json_item(client, created["guid"])["title"] == title
 
 
-def test_patched_text_is_cleaned_like_new_text(
-    api: Flask, client: FlaskClient, token: dict[str, str]
-) -> None:
+def test_patched_text_is_cleaned_like_new_text(client: FlaskClient, token: dict[str, str]) -> None:
     created = publish(client, token)
     response = client.patch(
         f"/api/v1/releases/{created['id']}",

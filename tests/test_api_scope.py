@@ -1,4 +1,4 @@
-"""Who may write (CONTRACT §6): a publisher token writes for its cities only, on create,
+"""Who may write (docs/api.md#tokens-and-scope): a publisher token writes for its cities only, on create,
 patch (including moving a release away) and delete; an admin token writes everywhere; a
 journalist token reads embargoed releases but writes nothing; a revoked token is no token."""
 
@@ -46,9 +46,7 @@ def forbidden(
     return detail
 
 
-def test_a_publisher_token_publishes_for_its_city(
-    api: Flask, client: FlaskClient, rosenheim: dict[str, str]
-) -> None:
+def test_a_publisher_token_publishes_for_its_city(client: FlaskClient, rosenheim: dict[str, str]) -> None:
     assert client.post("/api/v1/releases", json=RELEASE, headers=rosenheim).status_code == 201
 
 
@@ -99,7 +97,7 @@ def test_a_publisher_token_cannot_retract_a_release_of_another_city(
 
 
 def test_a_publisher_token_edits_and_retracts_every_release_of_its_city(
-    api: Flask, client: FlaskClient, rosenheim: dict[str, str], rosenheim_release: int
+    client: FlaskClient, rosenheim: dict[str, str], rosenheim_release: int
 ) -> None:
     # Scope is by city: a release imported or published by an admin for Rosenheim is Rosenheim's.
     url = f"/api/v1/releases/{rosenheim_release}"
@@ -118,9 +116,7 @@ def test_an_admin_token_writes_for_every_city(
     assert client.delete(f"/api/v1/releases/{rosenheim_release}", headers=admin).status_code == 204
 
 
-def test_a_journalist_token_writes_nothing(
-    api: Flask, client: FlaskClient, rosenheim_release: int, clock: FakeClock
-) -> None:
+def test_a_journalist_token_writes_nothing(api: Flask, client: FlaskClient, rosenheim_release: int) -> None:
     journalist = bearer(make_token(api, role="journalist", publisher=None))
     url = f"/api/v1/releases/{rosenheim_release}"
     assert "journalist" in forbidden(api, client, "POST", "/api/v1/releases", journalist, **RELEASE)
@@ -163,7 +159,7 @@ def test_a_revoked_token_is_401_everywhere(
 
 
 def test_scope_is_checked_before_the_body_is_judged(
-    api: Flask, client: FlaskClient, rosenheim: dict[str, str], muenchen_release: int
+    client: FlaskClient, rosenheim: dict[str, str], muenchen_release: int
 ) -> None:
     # A token outside the scope learns nothing about what a valid change would be.
     response = client.patch(f"/api/v1/releases/{muenchen_release}", json={"title": 42}, headers=rosenheim)

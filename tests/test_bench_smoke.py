@@ -20,9 +20,9 @@ from bench.dataset import Manifest, generate, parse_size
 from bench.rows import Batch, ReleaseFactory, build_catalog
 from feedsvc import create_app, db
 from feedsvc.models import Base
-from feedsvc.schemas import ReleaseIn
-from feedsvc.store import feed_versions
-from feedsvc.text import plain_text, sanitize_html, summary_from_html
+from feedsvc.publishing.input import ReleaseIn
+from feedsvc.store import counts as kept_counts
+from feedsvc.text import html_text, sanitize_html, summary_from_html
 
 WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:40000/_floor
   1 threads and 8 connections
@@ -51,7 +51,7 @@ def test_rows_are_what_the_store_would_write() -> None:
     for release_id in range(1, 61):
         record = factory.add(batch, release_id)
         row = batch.releases[-1]
-        assert row["body_text"] == plain_text(row["body_html"])
+        assert row["body_text"] == html_text(row["body_html"])
         posted = {**record, "published_at": record["published_at"].isoformat()}
         validated = ReleaseIn.model_validate({k: v for k, v in posted.items() if v is not None})
         assert row["content_hash"] == validated.content_hash()
@@ -128,7 +128,7 @@ def test_generated_database_serves_feeds(tiny: tuple[Flask, Manifest]) -> None:
                 text("SELECT key, release_count FROM feed_versions WHERE release_count > 0")
             ).all()
         )
-        assert kept == feed_versions.counted_releases(session)  # overviews read these counts
+        assert kept == kept_counts.counted_releases(session)  # overviews read these counts
     assert counts["releases"] == 400 and counts["cities"] == 2000 and counts["regions"] == 60
     assert counts["topics"] == 20 and counts["release_topics"] > 300 and counts["release_images"] > 100
     assert unmatched == 0
@@ -226,3 +226,44 @@ def test_both_floors_answer_the_same_bytes_and_leave_feedsvc_alone(
         assert response.mimetype == "application/atom+xml"
     unknown = client.get("/nirgends")  # feedsvc's own handling still answers everything else
     assert unknown.status_code == 404 and "Seite nicht gefunden" in unknown.get_data(as_text=True)
+
+
+def test_page_rows_are_printed_with_verdicts() -> None:
+    result = report.SizeResult(
+        label="1m", releases=1_000_000, dataset_note="reused", hot_path="/", hot_bytes=1
+    )
+    result.pages = [
+        report.PageFirst("city", ["/cities/a"], first_ms=[40.0, 50.0, 300.0], again_ms=[9.0], bytes=4000),
+        report.PageFirst("search", ["/?q=x"], first_ms=[150.0], again_ms=[90.0], bytes=3000),
+    ]
+    result.start = report.StartFirst("/releases/1-a", feedsvc_ms=[30.0], django_ms=[40.0])
+    result.write = report.WriteRender("/cities/a", first_ms=[45.0, 60.0], again_ms=[20.0])
+    small = report.SizeResult(label="10k", releases=10_000, dataset_note="reused", hot_path="/", hot_bytes=1)
+    small.write = report.WriteRender("/cities/a", first_ms=[20.0], again_ms=[10.0])
+    lines = report.render([small, result], title="t", command="c", settings="s").splitlines()
+
+    section = lines[lines.index("### 1m releases (1,000,000)") :]
+
+    def row(start: str) -> str:
+        return next(line for line in section if line.startswith(f"| {start}"))
+
+    assert "50.0" in row("city") and "PASS" in row("city")  # the median, not the slow one
+    assert "MISS" in row("search")
+    first_request = row("first request after start (1×): feedsvc")
+    assert "0.75 × Django" in first_request and "PASS" in first_request
+    assert "52.5" in row("first render after a write")
+    growth = next(line for line in lines if line.startswith("First city page render after a write"))
+    assert "2.62×" in growth and "MISS" in growth
+
+
+def test_page_paths_answer(tiny: tuple[Flask, Manifest]) -> None:
+    from bench import pages
+
+    app, manifest = tiny
+    chosen = pages.page_paths(app, manifest, samples=2)
+    assert set(chosen) == {"home", "city", "topic", "region", "release", "search"}
+    client = app.test_client()
+    for kind, kind_paths in chosen.items():
+        assert len(kind_paths) == 2, kind
+        for path in kind_paths:
+            assert client.get(path).status_code == 200, path

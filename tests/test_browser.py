@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import threading
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Chromium announces the end of XSLT with a banner of inline styles, which the
+    # feed view's Content-Security-Policy refuses: console errors that are not ours.
+    "--disable-features=GenerateXSLTWarningBanner",
 ]
 SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
@@ -46,11 +51,23 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 
 pytestmark = [
     pytest.mark.browser,
+    # One worker runs them all (pytest-xdist, --dist loadgroup): they share the module's Chromium.
+    pytest.mark.xdist_group("chromium"),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium: apt-get install -y chromium"),
     pytest.mark.skipif(
         sync_playwright is None, reason="the playwright package is not installed (pip install playwright)"
     ),
 ]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the live server sent for one request: the request's headers, and the answer as sent."""
+
+    request: dict[str, str]
+    status: str
+    headers: dict[str, str]
+    body: bytes
 
 
 class LiveServer:
@@ -62,10 +79,28 @@ class LiveServer:
         self.server: BaseWSGIServer = make_server("127.0.0.1", 0, self._dispatch, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # Paths whose answers are kept as sent, bytes and all (`answers`).
+        self.recorded: set[str] = set()
+        self.answers: list[Answer] = []
 
     def _dispatch(self, environ: dict[str, Any], start_response: Any) -> Any:
         assert self.app is not None, "the live server has no app yet"
-        return self.app(environ, start_response)
+        if environ.get("PATH_INFO") not in self.recorded:
+            return self.app(environ, start_response)
+        sent: dict[str, Any] = {}
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            sent.update(status=status, headers=headers)
+            return start_response(status, headers, exc_info)
+
+        body = b"".join(self.app(environ, start))
+        request = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        self.answers.append(Answer(request, sent["status"], dict(sent["headers"]), body))
+        return [body]
 
     def serve(self, app: Flask) -> None:
         self.app = app
@@ -263,3 +298,104 @@ def test_the_front_page_shows_cities_by_region(site: str, page: Page) -> None:
     assert page.locator(".region").count() == 5
     assert page.get_by_role("link", name="Rosenheim", exact=True).first.is_visible()
     screenshot(page, "home-desktop")
+
+
+def test_searching_from_the_header_finds_releases_and_offers_the_search_as_a_feed(
+    site: str, page: Page
+) -> None:
+    errors = console_errors(page)
+    page.goto(site)
+    page.get_by_role("searchbox", name="Pressemitteilungen durchsuchen").fill("Wohnungsnot")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{site}/?q=Wohnungsnot")
+    expect(page.locator("h1")).to_have_text("Suche: „Wohnungsnot“")
+    titles = page.locator(".stream .card__title").all_inner_texts()
+    assert "Neues Förderprogramm: Stadt unterstützt Wohnungsgenossenschaften beim Neubau" in titles
+    subscribe = page.get_by_role("link", name="Diese Suche als Feed abonnieren")
+    assert subscribe.get_attribute("href") == f"{site}/feed.atom?q=Wohnungsnot"
+    parsed = feedparser.parse(fetch(page, f"{site}/feed.atom?q=Wohnungsnot"))
+    assert [entry.title for entry in parsed.entries] == titles
+    assert errors == []
+    screenshot(page, "search-desktop")
+
+
+def test_a_search_in_a_city_that_finds_nothing_or_cannot_be_searched_says_so(site: str, page: Page) -> None:
+    page.goto(f"{site}/cities/rosenheim")
+    page.get_by_role("searchbox", name="Suchen in: Rosenheim").fill("Zeppelinlandeplatz")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{site}/cities/rosenheim?q=Zeppelinlandeplatz")
+    expect(page.locator(".stream .empty")).to_contain_text("Keine Treffer für „Zeppelinlandeplatz“")
+    page.get_by_role("link", name="suchen Sie in allen Pressemitteilungen").click()
+    page.wait_for_url(f"{site}/?q=Zeppelinlandeplatz")
+    response = page.goto(f"{site}/cities/rosenheim?q=-Christkindlmarkt")
+    assert response is not None and response.status == 400
+    expect(page.get_by_role("alert")).to_contain_text("mindestens ein Wort")
+    expect(page.locator("#search-q")).to_have_value("-Christkindlmarkt")
+
+
+def test_a_search_fits_a_phone_screen(site: str, browser: Browser) -> None:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, locale="de-DE", is_mobile=True)
+    phone = context.new_page()
+    try:
+        phone.goto(f"{site}/cities/rosenheim")
+        phone.get_by_role("searchbox", name="Suchen in: Rosenheim").fill("Stadt")
+        phone.keyboard.press("Enter")
+        phone.wait_for_url(f"{site}/cities/rosenheim?q=Stadt")
+        assert phone.locator(".stream .card").count() >= 1
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        screenshot(phone, "search-phone")
+    finally:
+        context.close()
+
+
+def test_a_feed_opened_in_the_browser_explains_itself_with_the_bytes_readers_get(
+    site: str, live_server: LiveServer, page: Page
+) -> None:
+    errors = console_errors(page)
+    url = f"{site}/cities/rosenheim/feed.atom"
+    live_server.recorded.add("/cities/rosenheim/feed.atom")
+    response = page.goto(url)
+    assert response is not None and response.ok
+    assert response.headers["content-type"] == "application/xml; charset=utf-8"
+    # What a feed reader gets, byte for byte: the same request without the browser's headers.
+    shown = live_server.answers[0]
+    assert shown.request["sec-fetch-dest"] == "document"
+    reader = urllib.request.Request(url, headers={"Accept-Encoding": shown.request["accept-encoding"]})
+    with urllib.request.urlopen(reader) as polled:
+        assert polled.read() == shown.body
+        assert polled.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+        assert polled.headers.get("Content-Encoding") == shown.headers.get("Content-Encoding")
+    expect(page.locator("h1")).to_have_text("Pressemitteilungen – Rosenheim")
+    expect(page.locator(".feed-about")).to_contain_text("Das ist ein Feed")
+    expect(page.locator(".feed-about")).to_contain_text("In einem Feedreader abonnieren")
+    expect(page.locator(".feed-url a")).to_have_text(url)
+    titles = page.locator(".feed-entry .card__title").all_inner_texts()
+    assert titles == [entry.title for entry in feedparser.parse(fetch(page, url)).entries]
+    # The page's own stylesheet applies (no inline styles needed), and copy.js runs.
+    assert page.locator(".feed-about").evaluate("box => getComputedStyle(box).borderTopStyle") == "solid"
+    expect(page.get_by_role("button", name="Adresse des Feeds kopieren")).to_be_visible()
+    assert errors == []
+    screenshot(page, "feed-desktop")
+    page.get_by_role("link", name=titles[0]).click()
+    expect(page.locator("h1")).to_have_text(titles[0])
+
+
+def test_an_rss_feed_in_the_browser_explains_itself_too(site: str, page: Page) -> None:
+    errors = console_errors(page)
+    page.goto(f"{site}/topics/kultur/feed.rss")
+    expect(page.locator(".kicker")).to_have_text("RSS-Feed")
+    assert page.locator(".feed-entry").count() >= 1
+    assert errors == []
+
+
+def test_other_spellings_of_a_page_redirect_to_it(site: str, page: Page) -> None:
+    page.goto(f"{site}/cities/M%C3%BCnchen/?q=Tram")
+    assert page.url == f"{site}/cities/muenchen?q=Tram"
+    expect(page.locator("h1")).to_have_text("Suche: „Tram“")
+    page.goto(f"{site}/cities/rosenheim/")
+    assert page.url == f"{site}/cities/rosenheim"
+    page.goto(f"{site}/topics/Soziales%20%26%20Familie/feed.atom")
+    assert page.url == f"{site}/topics/soziales-familie/feed.atom"
+    expect(page.locator("h1")).to_have_text("Pressemitteilungen – Thema Soziales & Familie")
+    response = page.goto(f"{site}/cities/atlantis/")
+    assert response is not None and response.status == 404

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from feedsvc import db
 from feedsvc.models import City, FeedVersion, Release, Topic
-from feedsvc.schemas import ReleasePatch
-from feedsvc.store import browse, catalog, feed_versions
+from feedsvc.publishing.input import ReleasePatch
+from feedsvc.store import catalog, counts
 from feedsvc.store.scope import Scope
 from tests.conftest import FakeClock
 from tests.factories import add_release, make_catalog, patch_release, retract
@@ -49,7 +49,7 @@ def assert_counts_agree(app: Flask) -> None:
         kept = {
             row.key: row.release_count for row in session.scalars(select(FeedVersion)) if row.release_count
         }
-        assert kept == {key: n for key, n in feed_versions.counted_releases(session).items() if n}
+        assert kept == {key: n for key, n in counts.counted_releases(session).items() if n}
 
         expected = visible_by_brute_force(session, app)
 
@@ -57,24 +57,24 @@ def assert_counts_agree(app: Flask) -> None:
             return dict(expected.get(name, Counter()))
 
         def topics(**where: int) -> dict[int, int]:
-            return {topic.id: n for topic, n in browse.topic_counts(session, now, **where)}
+            return {topic.id: n for topic, n in counts.topic_counts(session, now, **where)}
 
-        assert browse.visible_total(session, Scope(), now) == wanted("all").get(0, 0)
-        assert browse.city_counts(session, now) == wanted("city")
+        assert counts.visible_total(session, Scope(), now) == wanted("all").get(0, 0)
+        assert counts.city_counts(session, now) == wanted("city")
         assert topics() == wanted("topic")
         for city in session.scalars(select(City)):
-            assert browse.visible_total(session, Scope(city_id=city.id), now) == wanted("city").get(
+            assert counts.visible_total(session, Scope(city_id=city.id), now) == wanted("city").get(
                 city.id, 0
             )
-            region_total = browse.visible_total(session, Scope(region_id=city.region_id), now)
+            region_total = counts.visible_total(session, Scope(region_id=city.region_id), now)
             assert region_total == wanted("region").get(city.region_id, 0)
             assert topics(city_id=city.id) == wanted(f"topics-of-city:{city.id}")
             assert topics(region_id=city.region_id) == wanted(f"topics-of-region:{city.region_id}")
         for topic in session.scalars(select(Topic)):
-            assert browse.visible_total(session, Scope(topic_id=topic.id), now) == wanted("topic").get(
+            assert counts.visible_total(session, Scope(topic_id=topic.id), now) == wanted("topic").get(
                 topic.id, 0
             )
-            assert browse.city_counts(session, now, topic_id=topic.id) == wanted(
+            assert counts.city_counts(session, now, topic_id=topic.id) == wanted(
                 f"cities-of-topic:{topic.id}"
             )
 
@@ -113,12 +113,12 @@ def test_a_recount_after_a_bulk_load_sets_counts_and_keeps_versions(app: Flask) 
         session = db.session()
         before = {row.key: (row.version, row.changed_us) for row in session.scalars(select(FeedVersion))}
         session.execute(update(FeedVersion).values(release_count=7))
-        feed_versions.recount_releases(session)
+        counts.recount_releases(session)
         session.commit()
         after = session.scalars(select(FeedVersion)).all()
         assert {row.key: (row.version, row.changed_us) for row in after} == before
         assert {row.key: row.release_count for row in after if row.release_count} == (
-            feed_versions.counted_releases(session)
+            counts.counted_releases(session)
         )
 
 

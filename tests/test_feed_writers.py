@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,9 +18,10 @@ import feedparser
 import pytest
 from lxml import etree
 
-from feedsvc.feeds import FORMATS, FeedFormat, render_atom, render_json, render_rss
-from feedsvc.feeds.model import Category, Entry, Feed, Image, Link, Person, Tombstone
-from feedsvc.feeds.writers import ttl_minutes, update_schedule
+from feedsvc.formats import FORMATS, FeedFormat, render_atom, render_json, render_rss
+from feedsvc.formats.common import ttl_minutes, update_schedule
+from feedsvc.formats.model import Category, Contact, Entry, Feed, Image, Link, Person, Tombstone
+from tests.feed_text import shown_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 BASE = "https://feedsvc.example"
@@ -127,23 +127,12 @@ def rss_items(feed: Feed) -> list[etree._Element]:
 
 def test_formats_registry() -> None:
     assert list(FORMATS) == ["atom", "rss", "json"]
-    assert FORMATS["atom"] == FeedFormat("atom", "application/atom+xml; charset=utf-8", render_atom)
-    assert FORMATS["rss"] == FeedFormat("rss", "application/rss+xml; charset=utf-8", render_rss)
-    assert FORMATS["json"] == FeedFormat("json", "application/feed+json", render_json)
+    assert FORMATS["atom"] == FeedFormat("atom", "application/atom+xml; charset=utf-8", "Atom", render_atom)
+    assert FORMATS["rss"] == FeedFormat("rss", "application/rss+xml; charset=utf-8", "RSS", render_rss)
+    assert FORMATS["json"] == FeedFormat("json", "application/feed+json", "JSON Feed", render_json)
     for name, fmt in FORMATS.items():
         assert fmt.name == name
         assert isinstance(fmt.render(make_feed()), bytes)
-
-
-def test_feeds_package_imports_feedgen_once_and_no_web_stack() -> None:
-    package = Path(__file__).resolve().parents[1] / "feedsvc" / "feeds"
-    importers = []
-    for source in sorted(package.glob("*.py")):
-        text = source.read_text(encoding="utf-8")
-        assert not re.search(r"^\s*(from|import)\s+(flask|sqlalchemy)\b", text, re.M), source.name
-        if re.search(r"^\s*(from|import)\s+feedgen\b", text, re.M):
-            importers.append(source.name)
-    assert importers == ["atom_rss.py"]
 
 
 # --- validity ----------------------------------------------------------------------------------------
@@ -320,7 +309,8 @@ def test_media_rss_caption_and_credit_for_every_image(fmt: str) -> None:
         UNICODE_CAPTION,
         "Zweites Bild",
     ]
-    assert [c.find("media:description", NS).get("type") for c in first] == ["plain", "plain"]  # type: ignore[union-attr]
+    # type="html", escaped: readers that take every description for HTML still show text.
+    assert [c.find("media:description", NS).get("type") for c in first] == ["html", "html"]  # type: ignore[union-attr]
     assert [c.findtext("media:credit", namespaces=NS) for c in first] == [
         "Foto: Stadt Rosenheim",
         "Foto: 李伟",
@@ -380,11 +370,15 @@ def test_authors_in_every_format() -> None:
     assert xml(render_atom(feed)).findtext("a:author/a:name", namespaces=NS) == "feedsvc"
 
     items = rss_items(feed)
-    assert items[0].findtext("author") == "presse@rosenheim.de (Pressestelle Rosenheim)"
+    # One author element per item: dc:creator, never also <author> (DuplicateItemSemantics).
+    assert [item.find("author") for item in items] == [None, None, None]
     assert items[0].findtext("dc:creator", namespaces=NS) == "Pressestelle Rosenheim"
-    assert items[2].find("author") is None  # no e-mail: dc:creator only
     assert items[2].findtext("dc:creator", namespaces=NS) == "Amt für Verkehr"
-    assert parsed(render_rss(feed)).entries[2].author == "Amt für Verkehr"
+    assert [entry.author for entry in parsed(render_rss(feed)).entries] == [
+        "Pressestelle Rosenheim",
+        "Pressestelle Rosenheim",
+        "Amt für Verkehr",
+    ]
 
     doc = json_doc(render_json(feed))
     assert doc["authors"] == [{"name": "feedsvc", "url": "mailto:info@feedsvc.de"}]
@@ -455,13 +449,22 @@ def test_feed_language_and_entry_language() -> None:
 # --- text: escaping and Unicode ---------------------------------------------------------------------
 
 
+LEAD_FIGURE = (
+    f'<figure class="lead-image"><img src="{BASE}/img/lead.jpg" alt="{UNICODE_CAPTION}">'
+    f"<figcaption>{UNICODE_CAPTION} <small>Foto: Stadt Rosenheim</small></figcaption></figure>"
+)
+
+
 @pytest.mark.parametrize("fmt", ["atom", "rss"])
 def test_unicode_round_trips_through_feedparser(fmt: str) -> None:
     result = parsed(XML_RENDERERS[fmt](make_feed()))
     entry = result.entries[0]
     assert entry.title == UNICODE_TITLE
     assert entry.summary == UNICODE_SUMMARY
-    assert entry.content[0].value == UNICODE_BODY
+    # feedparser's sanitiser writes the figure again (attributes sorted, "<img ... />").
+    value = entry.content[0].value
+    assert value.startswith('<figure class="lead-image"><img alt="Blick über die Brücke – 李伟 🎉" src=')
+    assert value.endswith(f"<small>Foto: Stadt Rosenheim</small></figcaption></figure>{UNICODE_BODY}")
     assert result.feed.title == "Pressemitteilungen – Rosenheim"
 
 
@@ -470,21 +473,29 @@ def test_unicode_is_written_as_utf8_not_escaped() -> None:
         data = render(make_feed())
         for text in ("李伟", "🎉", "Straße", "Grüße"):
             assert text.encode("utf-8") in data, (fmt, text)
-        assert b"\\u" not in data and b"&#" not in data, fmt
+        # No \\u escapes, and no character references but RSS's for "&", "<" and ">".
+        assert b"\\u" not in data, fmt
+        assert set(re.findall(rb"&#x?[0-9A-Fa-f]+;", data)) <= {b"&#x26;", b"&#x3C;", b"&#x3E;"}, fmt
     item = json_doc(render_json(make_feed()))["items"][0]
     assert (item["title"], item["summary"], item["content_html"]) == (
         UNICODE_TITLE,
         UNICODE_SUMMARY,
-        UNICODE_BODY,
+        LEAD_FIGURE + UNICODE_BODY,
     )
     assert item["attachments"][0]["title"] == UNICODE_CAPTION
 
 
-@pytest.mark.parametrize("fmt", ["atom", "rss"])
-def test_title_is_escaped_exactly_once(fmt: str) -> None:
-    data = XML_RENDERERS[fmt](make_feed())
-    assert b"Use &lt;b&gt;&amp;amp; not &amp;lt;" in data
-    assert parsed(data).entries[1].title == TRICKY_TITLE
+def test_title_is_escaped_once_for_the_element_it_lands_in() -> None:
+    """Atom: type="html", HTML-escaped, then XML-escaped. RSS: a title is read as HTML, so the
+    same. XML's escapes are written as hexadecimal references (RSS Best Practices Profile)."""
+    atom = render_atom(make_feed())
+    assert b'<title type="html">Use &#x26;lt;b&#x26;gt;&#x26;amp;amp; not &#x26;amp;lt;</title>' in atom
+    rss = render_rss(make_feed())
+    assert b"<title>Use &#x26;lt;b&#x26;gt;&#x26;amp;amp; not &#x26;amp;lt;</title>" in rss
+    for data in (atom, rss):
+        assert shown_text(parsed(data).entries[1].title_detail) == TRICKY_TITLE
+    # Text without "&" or "<" stays plain: type="text" in Atom, as it is in RSS.
+    assert b"<title>Pressemitteilung 1</title>" in atom and b"<title>Pressemitteilung 1</title>" in rss
 
 
 def test_json_title_is_literal_text() -> None:
@@ -502,7 +513,7 @@ def test_html_content_is_type_html_never_cdata() -> None:
     assert {s.get("type") for s in summaries} == {None}  # plain text
     item = rss_items(make_feed())[0]
     assert item.findtext("description") == UNICODE_SUMMARY
-    assert item.findtext("content:encoded", namespaces=NS) == UNICODE_BODY
+    assert item.findtext("content:encoded", namespaces=NS) == LEAD_FIGURE + UNICODE_BODY
 
 
 # --- correction and embargo -----------------------------------------------------------------------
@@ -597,11 +608,12 @@ def test_tombstones_only_in_atom() -> None:
 
 @pytest.mark.parametrize(
     ("ttl", "minutes", "period", "frequency"),
-    [(900, 15, "hourly", 4), (3600, 60, "hourly", 1), (61, 2, "hourly", 59), (6 * 3600, 360, "daily", 4)],
+    [(900, 15, "hourly", 4), (3600, 60, "hourly", 1), (61, 1, "hourly", 59), (6 * 3600, 360, "daily", 4)],
 )
 def test_rss_ttl_and_syndication_module(ttl: int, minutes: int, period: str, frequency: int) -> None:
-    """feedgen: own lowercase sy: elements, not feedgen's syndication extension."""
-    data = render_rss(replace(make_feed(), ttl_seconds=ttl))
+    """feedgen: own lowercase sy: elements, not feedgen's syndication extension.
+    <ttl> is rounded down: it never promises longer than the seconds it was given."""
+    data = render_rss(replace(make_feed(), ttl_seconds=ttl, update_seconds=ttl))
     channel = xml(data).find("channel")
     assert channel is not None
     assert channel.findtext("ttl") == str(minutes)
@@ -616,13 +628,19 @@ def test_rss_ttl_and_syndication_module(ttl: int, minutes: int, period: str, fre
 def test_no_ttl_elements_without_ttl() -> None:
     data = render_rss(make_feed())
     assert b"<ttl>" not in data and b"sy:" not in data
-    assert b"<ttl>" not in render_atom(replace(make_feed(), ttl_seconds=900))
+    assert b"<ttl>" not in render_atom(replace(make_feed(), ttl_seconds=900, update_seconds=900))
+    # The usual schedule without a ttl (a lift is pending): sy:* only.
+    schedule_only = render_rss(replace(make_feed(), update_seconds=300))
+    assert b"<ttl>" not in schedule_only and b"<sy:updateFrequency>12<" in schedule_only
+    # Less than a minute: no whole minute to promise.
+    assert b"<ttl>" not in render_rss(replace(make_feed(), ttl_seconds=59))
 
 
 def test_ttl_helpers() -> None:
-    assert ttl_minutes(1) == 1
+    assert ttl_minutes(1) is None
     assert ttl_minutes(60) == 1
-    assert ttl_minutes(61) == 2
+    assert ttl_minutes(61) == 1
+    assert ttl_minutes(119) == 1
     assert update_schedule(30 * 86400) == ("monthly", 1)
     assert update_schedule(10 * 365 * 86400) == ("yearly", 1)
     with pytest.raises(ValueError, match="positive"):
@@ -678,3 +696,107 @@ def test_json_serialisation_is_stable_and_utf8() -> None:
     keys = list(json_doc(data))
     assert keys[:4] == ["version", "title", "home_page_url", "feed_url"]
     assert keys[-1] == "items"
+
+
+# --- dates in whole seconds, lengths, lead image, contact, source, stylesheet ------------------------
+
+
+def test_every_format_writes_whole_seconds() -> None:
+    """newsboat drops the offset of `…:57.225623+01:00`: fractions are cut in one place."""
+    exact = datetime(2026, 11, 25, 19, 20, 57, 225623, tzinfo=BERLIN)
+    gone = (Tombstone("tag:x,2026:gone", exact),)
+    entry = replace(make_entry(1), published=exact, updated=exact, embargoed_until=exact)
+    feed = replace(make_feed(), entries=(entry,), updated=exact, tombstones=gone)
+    for fmt, render in RENDERERS.items():
+        data = render(feed)
+        assert b".225623" not in data and b"225623" not in data, fmt
+    assert b"<updated>2026-11-25T19:20:57+01:00</updated>" in render_atom(feed)
+    assert b'when="2026-11-25T19:20:57+01:00"' in render_atom(feed)
+    assert b"<pubDate>Wed, 25 Nov 2026 19:20:57 +0100</pubDate>" in render_rss(feed)
+    item = json_doc(render_json(feed))["items"][0]
+    assert item["date_published"] == item["date_modified"] == "2026-11-25T19:20:57+01:00"
+    assert item["_feedsvc"]["embargoed_until"] == "2026-11-25T19:20:57+01:00"
+
+
+def test_an_unknown_image_length_is_left_out_and_rss_says_0() -> None:
+    """media:content fileSize and Atom link length must be positive: left out when unknown.
+    RSS requires an enclosure length: 0, as the RSS Advisory Board asks for an unknown one."""
+    unknown = Image(f"{BASE}/img/unknown.jpg", "image/jpeg", None, "Ohne Größe", "Foto")
+    feed = replace(make_feed(), entries=(replace(make_entry(1), images=(unknown, IMAGES[1])),))
+    atom = xml(render_atom(feed))
+    assert [link.get("length") for link in atom.findall(".//a:link[@rel='enclosure']", NS)] == [None, "4567"]
+    assert [c.get("fileSize") for c in atom.findall(".//media:content", NS)] == [None, "4567"]
+    rss = xml(render_rss(feed))
+    assert [e.get("length") for e in rss.findall(".//enclosure")] == ["0"]
+    assert [c.get("fileSize") for c in rss.findall(".//media:content", NS)] == [None, "4567"]
+    attachments = json_doc(render_json(feed))["items"][0]["attachments"]
+    assert ["size_in_bytes" in attachment for attachment in attachments] == [False, True]
+    for fmt in ("atom", "rss"):
+        parsed(XML_RENDERERS[fmt](feed))
+
+
+def test_the_lead_image_leads_the_content_once() -> None:
+    entry = replace(make_entry(1), images=IMAGES, correction_note="Bild ergänzt")
+    content = json_doc(render_json(replace(make_feed(), entries=(entry,))))["items"][0]["content_html"]
+    assert content.index('class="correction"') < content.index("<figure") < content.index("<p>Text 1</p>")
+    assert content.count("<img") == 1 and IMAGES[1].url not in content  # the lead image only
+    # A body that shows the lead image already gets no second one.
+    shown = replace(entry, content_html=f'<p><img src="{IMAGES[0].url}" alt="Blick"></p>')
+    content = json_doc(render_json(replace(make_feed(), entries=(shown,))))["items"][0]["content_html"]
+    assert content.count("<img") == 1 and "<figure" not in content
+    # The caption is the alt text and the figcaption, escaped; without caption or credit, no figcaption.
+    hostile = Image(f"{BASE}/a.jpg?x=1&y=2", "image/jpeg", None, '"><script>x</script>', "A & B")
+    figure = json_doc(render_json(replace(make_feed(), entries=(replace(entry, images=(hostile,)),))))
+    html_part = figure["items"][0]["content_html"]
+    assert (
+        f'<img src="{BASE}/a.jpg?x=1&amp;y=2" alt="&quot;&gt;&lt;script&gt;x&lt;/script&gt;">'
+        '<figcaption>"&gt;&lt;script&gt;x&lt;/script&gt; <small>A &amp; B</small></figcaption>'
+    ) in html_part
+    bare = Image(f"{BASE}/b.jpg", "image/jpeg", None)
+    plain = json_doc(render_json(replace(make_feed(), entries=(replace(entry, images=(bare,)),))))
+    assert (
+        f'<figure class="lead-image"><img src="{BASE}/b.jpg" alt=""></figure>'
+        in plain["items"][0]["content_html"]
+    )
+
+
+def test_contact_and_source_in_every_format() -> None:
+    contact = Contact("Maria Huber & Team", "presse@samerberg.bayern", "+49 (0) 8032 123-45")
+    source = "https://www.samerberg.de/presse?id=7&lang=de"
+    escaped = source.replace("&", "&amp;")
+    entry = replace(make_entry(1), contact=contact, source_url=source)
+    feed = replace(make_feed(), entries=(entry,))
+    footer = (
+        '<p class="contact">Pressekontakt: Maria Huber &amp; Team, Tel. <a href="tel:+49803212345">'
+        '+49 (0) 8032 123-45</a>, <a href="mailto:presse@samerberg.bayern">presse@samerberg.bayern</a></p>'
+        f'<p class="source">Quelle: <a href="{escaped}">{escaped}</a></p>'
+    )
+    item = json_doc(render_json(feed))["items"][0]
+    assert item["content_html"].endswith(footer)
+    assert item["external_url"] == source
+    assert item["_feedsvc"] == {
+        "contact": {
+            "name": "Maria Huber & Team",
+            "email": "presse@samerberg.bayern",
+            "phone": "+49 (0) 8032 123-45",
+        }
+    }
+    atom = xml(render_atom(feed))
+    via = atom.findall("a:entry/a:link[@rel='via']", NS)
+    assert [(link.get("href"), link.get("type")) for link in via] == [(source, "text/html")]
+    assert atom.findtext("a:entry/a:content", namespaces=NS).endswith(footer)  # type: ignore[union-attr]
+    rss = xml(render_rss(feed))
+    assert rss.findtext("channel/item/content:encoded", namespaces=NS).endswith(footer)  # type: ignore[union-attr]
+    # RSS has no element for it: <source> names a channel, <comments> a page for comments.
+    assert rss.find("channel/item/source") is None and rss.find("channel/item/comments") is None
+    assert parsed(render_atom(feed)).entries[0].link == entry.link  # the alternate stays the link
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_the_stylesheet_is_named_for_browsers(fmt: str) -> None:
+    feed = replace(make_feed(), stylesheet_url=f"{BASE}/static/feed.xsl")
+    lines = XML_RENDERERS[fmt](feed).split(b"\n")
+    assert lines[0] == b"<?xml version='1.0' encoding='UTF-8'?>"
+    assert lines[1] == f'<?xml-stylesheet type="text/xsl" href="{BASE}/static/feed.xsl"?>'.encode()
+    parsed(XML_RENDERERS[fmt](feed))
+    assert b"xml-stylesheet" not in XML_RENDERERS[fmt](make_feed())

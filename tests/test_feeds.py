@@ -1,5 +1,5 @@
 """Feeds over HTTP: every subject × format parses in a real reader library and
-carries the elements of CONTRACT §3."""
+carries what docs/feeds.md#what-every-feed-carries promises."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feedsvc.schemas import ReleasePatch
+from feedsvc.publishing.input import ReleasePatch
 from tests.conftest import BASE_URL, FakeClock
 from tests.factories import add_release, make_catalog, patch_release, retract
 
@@ -29,7 +29,7 @@ FORMATS = ["atom", "rss", "json"]
 
 
 @pytest.fixture
-def filled(app: Flask) -> Flask:
+def five_releases_in_three_cities(app: Flask) -> Flask:
     make_catalog(app)
     add_release(app, title="Älteste Meldung: Straße gesperrt", topics=("soziales-familie",), minutes_ago=300)
     add_release(
@@ -70,9 +70,8 @@ def ids_of(fmt: str, body: bytes) -> list[str]:
 
 @pytest.mark.parametrize("subject", SUBJECTS)
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_every_feed_parses_without_warnings(
-    filled: Flask, client: FlaskClient, subject: str, fmt: str
-) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_every_feed_parses_without_warnings(client: FlaskClient, subject: str, fmt: str) -> None:
     response = fetch(client, f"{subject}/feed.{fmt}")
     if fmt == "json":
         # feedparser reads only XML feeds: check JSON Feed 1.1's required members instead.
@@ -94,21 +93,22 @@ def test_every_feed_parses_without_warnings(
 
 
 @pytest.mark.parametrize("subject", SUBJECTS)
-def test_three_formats_list_the_same_ids_in_the_same_order(
-    filled: Flask, client: FlaskClient, subject: str
-) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_three_formats_list_the_same_ids_in_the_same_order(client: FlaskClient, subject: str) -> None:
     ids = {fmt: ids_of(fmt, fetch(client, f"{subject}/feed.{fmt}").data) for fmt in FORMATS}
     assert ids["atom"] == ids["rss"] == ids["json"]
     assert ids["atom"]
 
 
-def test_content_types_follow_the_contract(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_content_types_follow_the_contract(client: FlaskClient) -> None:
     assert fetch(client, "/feed.atom").content_type == "application/atom+xml; charset=utf-8"
     assert fetch(client, "/feed.rss").content_type == "application/rss+xml; charset=utf-8"
     assert fetch(client, "/feed.json").content_type == "application/feed+json"
 
 
-def test_city_feed_lists_newest_first_and_only_its_city(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_city_feed_lists_newest_first_and_only_its_city(client: FlaskClient) -> None:
     parsed = feedparser.parse(fetch(client, "/cities/rosenheim/feed.atom").data)
     titles = [entry.title for entry in parsed.entries]
     assert titles == [
@@ -118,19 +118,22 @@ def test_city_feed_lists_newest_first_and_only_its_city(filled: Flask, client: F
     ]
 
 
-def test_region_feed_holds_all_cities_of_the_region(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_region_feed_holds_all_cities_of_the_region(client: FlaskClient) -> None:
     parsed = feedparser.parse(fetch(client, "/regions/region-rosenheim/feed.atom").data)
     titles = [entry.title for entry in parsed.entries]
     assert "Kurpark wird saniert" in titles and "Nur München" not in titles
     assert len(titles) == 4
 
 
-def test_city_topic_feed_holds_only_that_pair(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_city_topic_feed_holds_only_that_pair(client: FlaskClient) -> None:
     parsed = feedparser.parse(fetch(client, "/cities/rosenheim/topics/kultur/feed.atom").data)
     assert [entry.title for entry in parsed.entries] == ["Besuch aus Shanghai: 李伟 im Rathaus 🎉"]
 
 
-def test_atom_carries_required_elements(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_atom_carries_required_elements(client: FlaskClient) -> None:
     url = "/cities/rosenheim/feed.atom"
     root = ElementTree.fromstring(fetch(client, url).data)
     assert root.findtext(f"{ATOM}title") == "Pressemitteilungen – Rosenheim"
@@ -152,7 +155,8 @@ def test_atom_carries_required_elements(filled: Flask, client: FlaskClient) -> N
     assert enclosure and enclosure[0].get("length") == "123456" and enclosure[0].get("type") == "image/jpeg"
 
 
-def test_rss_carries_enclosure_guid_and_self_link(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_rss_carries_enclosure_guid_and_self_link(client: FlaskClient) -> None:
     parsed = feedparser.parse(fetch(client, "/cities/rosenheim/feed.rss").data)
     visit = parsed.entries[1]
     assert visit.enclosures[0].href == "https://img.example.test/rathaus.jpg"
@@ -162,7 +166,8 @@ def test_rss_carries_enclosure_guid_and_self_link(filled: Flask, client: FlaskCl
     assert self_links == [f"{BASE_URL}/cities/rosenheim/feed.rss"]
 
 
-def test_json_feed_follows_version_1_1(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_json_feed_follows_version_1_1(client: FlaskClient) -> None:
     feed = json.loads(fetch(client, "/cities/rosenheim/feed.json").data)
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
     assert feed["feed_url"] == f"{BASE_URL}/cities/rosenheim/feed.json"
@@ -173,15 +178,20 @@ def test_json_feed_follows_version_1_1(filled: Flask, client: FlaskClient) -> No
     assert item["date_published"].endswith("+01:00")
 
 
-def test_same_data_renders_byte_identical_feeds(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_same_data_renders_byte_identical_feeds(client: FlaskClient) -> None:
     for fmt in FORMATS:
         assert fetch(client, f"/feed.{fmt}").data == fetch(client, f"/feed.{fmt}").data
 
 
 def test_embargoed_release_appears_only_at_its_instant(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    five_releases_in_three_cities: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
-    add_release(filled, title="Sperrfrist: Haushalt 2027", published_at=clock.now + timedelta(hours=2))
+    add_release(
+        five_releases_in_three_cities,
+        title="Sperrfrist: Haushalt 2027",
+        published_at=clock.now + timedelta(hours=2),
+    )
     for fmt in FORMATS:
         assert b"Sperrfrist" not in fetch(client, f"/cities/rosenheim/feed.{fmt}").data
     clock.advance(hours=2)
@@ -189,18 +199,24 @@ def test_embargoed_release_appears_only_at_its_instant(
         assert b"Sperrfrist" in fetch(client, f"/cities/rosenheim/feed.{fmt}").data
 
 
-def test_retracted_release_leaves_every_feed(filled: Flask, client: FlaskClient, clock: FakeClock) -> None:
-    release_id = add_release(filled, title="Versehentlich veröffentlicht", topics=("kultur",), minutes_ago=1)
-    retract(filled, release_id)
+def test_retracted_release_leaves_every_feed(
+    five_releases_in_three_cities: Flask, client: FlaskClient
+) -> None:
+    release_id = add_release(
+        five_releases_in_three_cities, title="Versehentlich veröffentlicht", topics=("kultur",), minutes_ago=1
+    )
+    retract(five_releases_in_three_cities, release_id)
     for subject in [*SUBJECTS, "/topics/kultur", "/cities/rosenheim/topics/kultur"]:
         for fmt in ("rss", "json"):
             assert b"Versehentlich" not in fetch(client, f"{subject}/feed.{fmt}").data
 
 
-def test_ids_stay_when_a_title_is_edited(filled: Flask, client: FlaskClient, clock: FakeClock) -> None:
+def test_ids_stay_when_a_title_is_edited(
+    five_releases_in_three_cities: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
     before = {fmt: ids_of(fmt, fetch(client, f"/cities/rosenheim/feed.{fmt}").data) for fmt in FORMATS}
     clock.advance(minutes=5)
-    patch_release(filled, 3, ReleasePatch(title="Neueste Meldung (korrigiert)"))
+    patch_release(five_releases_in_three_cities, 3, ReleasePatch(title="Neueste Meldung (korrigiert)"))
     for fmt in FORMATS:
         assert ids_of(fmt, fetch(client, f"/cities/rosenheim/feed.{fmt}").data) == before[fmt]
     parsed = feedparser.parse(fetch(client, "/cities/rosenheim/feed.atom").data)
@@ -219,19 +235,22 @@ def test_ids_stay_when_a_title_is_edited(filled: Flask, client: FlaskClient, clo
         "/feed.html",
     ],
 )
-def test_unknown_slug_or_format_is_404(filled: Flask, client: FlaskClient, url: str) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_unknown_slug_or_format_is_404(client: FlaskClient, url: str) -> None:
     assert client.get(url).status_code == 404
 
 
 @pytest.mark.parametrize("limit", ["0", "201", "-1", "abc", "1.5", "", "٣", "99999999999999999999"])
-def test_bad_limit_is_400(filled: Flask, client: FlaskClient, limit: str) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_bad_limit_is_400(client: FlaskClient, limit: str) -> None:
     response = client.get(f"/feed.atom?limit={limit}")
     assert response.status_code == 400
     assert response.content_type == "application/problem+json"
     assert "limit" in response.get_json()["detail"]
 
 
-def test_limit_and_next_link_walk_every_release_once(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_limit_and_next_link_walk_every_release_once(client: FlaskClient) -> None:
     seen: list[str] = []
     url: str | None = "/feed.atom?limit=2"
     while url:
@@ -248,7 +267,8 @@ def test_limit_and_next_link_walk_every_release_once(filled: Flask, client: Flas
 @pytest.mark.parametrize(
     "after", ["x", "1-", "-1", "1-2-3", "9" * 40 + "-1", "999999999999999999-1", "1-99999999999999999999"]
 )
-def test_bad_cursor_is_400(filled: Flask, client: FlaskClient, after: str) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_bad_cursor_is_400(client: FlaskClient, after: str) -> None:
     assert client.get(f"/feed.atom?after={after}").status_code == 400
 
 
@@ -256,11 +276,11 @@ FORBIDDEN = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)
 
 
 def test_xml_forbidden_characters_in_any_field_still_give_well_formed_feeds(
-    filled: Flask, client: FlaskClient
+    five_releases_in_three_cities: Flask, client: FlaskClient
 ) -> None:
     dirty = f"Gr{FORBIDDEN}üße aus 上海 🎉"
     add_release(
-        filled,
+        five_releases_in_three_cities,
         title=dirty,
         body=f"<p>{dirty}</p>",
         summary=dirty,

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feedsvc.schemas import ReleasePatch
+from feedsvc.publishing.input import ReleasePatch
 from tests.conftest import AppFactory, FakeClock
 from tests.factories import add_release, make_catalog, patch_release, retract
 
@@ -37,7 +37,7 @@ FEEDS = [
 
 
 @pytest.fixture
-def filled(app: Flask) -> Flask:
+def one_release_per_city(app: Flask) -> Flask:
     make_catalog(app)
     add_release(app, title="Rosenheim Soziales", topics=("soziales-familie",), minutes_ago=60)
     add_release(app, city="bad-aibling", title="Bad Aibling Kultur", topics=("kultur",), minutes_ago=50)
@@ -54,7 +54,8 @@ def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
 
 
 @pytest.mark.parametrize("url", FEEDS)
-def test_every_feed_answers_304_to_its_own_validators(filled: Flask, client: FlaskClient, url: str) -> None:
+@pytest.mark.usefixtures("one_release_per_city")
+def test_every_feed_answers_304_to_its_own_validators(client: FlaskClient, url: str) -> None:
     first = client.get(url)
     assert first.status_code == 200
     etag, last_modified = first.headers["ETag"], first.headers["Last-Modified"]
@@ -65,7 +66,8 @@ def test_every_feed_answers_304_to_its_own_validators(filled: Flask, client: Fla
     assert by_date.status_code == 304 and by_date.data == b""
 
 
-def test_head_answers_headers_without_body(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("one_release_per_city")
+def test_head_answers_headers_without_body(client: FlaskClient) -> None:
     get = client.get("/cities/rosenheim/feed.atom")
     head = client.head("/cities/rosenheim/feed.atom")
     assert head.status_code == 200 and head.data == b""
@@ -73,7 +75,8 @@ def test_head_answers_headers_without_body(filled: Flask, client: FlaskClient) -
     assert head.headers["Content-Length"] == str(len(get.data))
 
 
-def test_gzip_and_brotli_have_their_own_etags_and_vary(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("one_release_per_city")
+def test_gzip_and_brotli_have_their_own_etags_and_vary(client: FlaskClient) -> None:
     url = "/cities/rosenheim/feed.rss"
     plain = client.get(url)
     zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
@@ -89,7 +92,8 @@ def test_gzip_and_brotli_have_their_own_etags_and_vary(filled: Flask, client: Fl
     assert again.status_code == 304
 
 
-def test_cache_control_follows_configuration(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("one_release_per_city")
+def test_cache_control_follows_configuration(client: FlaskClient) -> None:
     header = client.get("/feed.atom").headers["Cache-Control"]
     assert header == "public, max-age=300, stale-while-revalidate=60, stale-if-error=86400"
 
@@ -102,17 +106,22 @@ def test_link_header_names_self_and_hubs(make_app: AppFactory) -> None:
     assert '<http://feeds.example.test/cities/rosenheim/feed.atom>; rel="self"' in link
 
 
-def test_same_data_gives_the_same_etag_across_app_instances(filled: Flask, make_app: AppFactory) -> None:
+def test_same_data_gives_the_same_etag_across_app_instances(
+    one_release_per_city: Flask, make_app: AppFactory
+) -> None:
     other = make_app()
     for url in FEEDS[:6]:
-        assert filled.test_client().get(url).headers["ETag"] == other.test_client().get(url).headers["ETag"]
+        assert (
+            one_release_per_city.test_client().get(url).headers["ETag"]
+            == other.test_client().get(url).headers["ETag"]
+        )
 
 
 def test_a_publish_changes_the_etags_of_exactly_the_feeds_holding_it(
-    filled: Flask, client: FlaskClient
+    one_release_per_city: Flask, client: FlaskClient
 ) -> None:
     before = etags(client)
-    add_release(filled, title="Neu in Rosenheim", topics=("kultur",), minutes_ago=0)
+    add_release(one_release_per_city, title="Neu in Rosenheim", topics=("kultur",), minutes_ago=0)
     assert changed(before, etags(client)) == {
         "/",
         "/cities/rosenheim",
@@ -123,11 +132,11 @@ def test_a_publish_changes_the_etags_of_exactly_the_feeds_holding_it(
 
 
 def test_a_patch_moving_a_release_changes_old_and_new_feeds(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    one_release_per_city: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
     before = etags(client)
     clock.advance(minutes=1)
-    patch_release(filled, 1, ReleasePatch(city="muenchen", topics=["verkehr"]))
+    patch_release(one_release_per_city, 1, ReleasePatch(city="muenchen", topics=["verkehr"]))
     assert changed(before, etags(client)) == {
         "/",
         "/cities/rosenheim",
@@ -142,10 +151,10 @@ def test_a_patch_moving_a_release_changes_old_and_new_feeds(
 
 
 def test_a_retraction_changes_the_etags_of_exactly_the_feeds_holding_it(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    one_release_per_city: Flask, client: FlaskClient
 ) -> None:
     before = etags(client)
-    retract(filled, 3)
+    retract(one_release_per_city, 3)
     assert changed(before, etags(client)) == {
         "/",
         "/cities/muenchen",
@@ -156,10 +165,13 @@ def test_a_retraction_changes_the_etags_of_exactly_the_feeds_holding_it(
 
 
 def test_an_embargo_running_out_changes_etags_at_its_instant(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    one_release_per_city: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
     add_release(
-        filled, title="Sperrfrist Kultur", topics=("kultur",), published_at=clock.now + timedelta(hours=1)
+        one_release_per_city,
+        title="Sperrfrist Kultur",
+        topics=("kultur",),
+        published_at=clock.now + timedelta(hours=1),
     )
     before = etags(client)
     clock.advance(minutes=59, seconds=59)
@@ -178,9 +190,9 @@ def test_an_embargo_running_out_changes_etags_at_its_instant(
 
 
 def test_max_age_never_reaches_past_the_next_embargo_lift(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    one_release_per_city: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
-    add_release(filled, title="Bald", published_at=clock.now + timedelta(seconds=90))
+    add_release(one_release_per_city, title="Bald", published_at=clock.now + timedelta(seconds=90))
     header = client.get("/cities/rosenheim/feed.atom").headers["Cache-Control"]
     assert header.startswith("public, max-age=90,") and "stale-while-revalidate" not in header
     assert (
@@ -193,19 +205,20 @@ def test_max_age_never_reaches_past_the_next_embargo_lift(
 
 
 def test_a_cached_feed_is_not_rendered_again_while_nothing_changes(
-    filled: Flask, client: FlaskClient
+    one_release_per_city: Flask, client: FlaskClient
 ) -> None:
-    from feedsvc.web import feeds
+    from feedsvc.web.feeds.cache import feed_cache
 
     client.get("/cities/rosenheim/feed.atom")
-    with filled.app_context():
-        entry = feeds.feed_cache().get("http://feeds.example.test/cities/rosenheim/feed.atom")
+    with one_release_per_city.app_context():
+        entry = feed_cache().get("http://feeds.example.test/cities/rosenheim/feed.atom")
     client.get("/cities/rosenheim/feed.atom")
-    with filled.app_context():
-        assert feeds.feed_cache().get("http://feeds.example.test/cities/rosenheim/feed.atom") is entry
+    with one_release_per_city.app_context():
+        assert feed_cache().get("http://feeds.example.test/cities/rosenheim/feed.atom") is entry
 
 
-def test_feeds_neither_read_nor_set_session_cookies(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("one_release_per_city")
+def test_feeds_neither_read_nor_set_session_cookies(client: FlaskClient) -> None:
     client.set_cookie("session", "tampered.cookie.value")
     response = client.get("/cities/rosenheim/feed.atom")
     assert response.status_code == 200

@@ -17,16 +17,24 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
-from feedsvc import db, schema
+from feedsvc import db
 from feedsvc.db import make_engine
 from feedsvc.migrations import include_object
+from feedsvc.migrations import runner as migrations
 from feedsvc.models import Base
-from feedsvc.store import feed_versions
-from feedsvc.store.feed_versions import micros
+from feedsvc.store import counts as kept_counts
+from feedsvc.store.changes import micros
 from tests.conftest import POSTGRES_URL, AppFactory, FakeClock
 from tests.factories import add_release, make_catalog
 
-HEAD = schema.head_revision()
+HEAD = migrations.head_revision()
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """Here every test, and every app it makes, starts from a database without tables:
+    the migrations are what is under test, not the template the other tests copy."""
+    return empty_database_url
 
 
 @pytest.fixture
@@ -47,27 +55,27 @@ def differences(engine: Engine) -> list[Any]:
 
 def revision_of(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return schema.current_revision(connection)
+        return migrations.current_revision(connection)
 
 
 def test_an_empty_database_is_migrated_to_exactly_what_the_models_describe(engine: Engine) -> None:
-    schema.upgrade(engine)
+    migrations.upgrade(engine)
     assert revision_of(engine) == HEAD
     assert differences(engine) == []
 
 
 def test_upgrading_a_current_database_changes_nothing(engine: Engine) -> None:
-    schema.upgrade(engine)
-    schema.upgrade(engine)
+    migrations.upgrade(engine)
+    migrations.upgrade(engine)
     assert revision_of(engine) == HEAD
 
 
 def test_every_migration_downgrades_and_upgrades_again(engine: Engine) -> None:
-    schema.upgrade(engine)
-    assert schema.migrate(engine, "base") == (HEAD, None)
+    migrations.upgrade(engine)
+    assert migrations.migrate(engine, "base") == (HEAD, None)
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
-    assert schema.migrate(engine, "0001") == (None, "0001")
-    assert schema.migrate(engine, HEAD) == ("0001", HEAD)
+    assert migrations.migrate(engine, "0001") == (None, "0001")
+    assert migrations.migrate(engine, HEAD) == ("0001", HEAD)
     assert differences(engine) == []
 
 
@@ -170,9 +178,9 @@ def fill_as_revision_0001(engine: Engine, now: datetime) -> None:
 
 def test_a_database_of_the_first_release_keeps_its_data_and_gains_the_new_columns(engine: Engine) -> None:
     now = datetime.now(UTC)
-    schema.upgrade(engine, "0001")
+    migrations.upgrade(engine, "0001")
     fill_as_revision_0001(engine, now)
-    schema.upgrade(engine)
+    migrations.upgrade(engine)
     assert revision_of(engine) == HEAD
     with engine.connect() as connection:
         rows = connection.execute(
@@ -191,7 +199,7 @@ def test_a_database_of_the_first_release_keeps_its_data_and_gains_the_new_column
             for row in connection.execute(text("SELECT key, release_count FROM feed_versions"))
         }
     with Session(engine) as session:
-        assert kept == feed_versions.counted_releases(session)
+        assert kept == kept_counts.counted_releases(session)
     assert [(row.id, row.title, row.revision) for row in rows] == [
         (1, "Stadt kämpft gegen Wohnungsnot", 1),
         (2, "Sperrfrist: Neues Bürgerhaus", 1),
@@ -211,9 +219,9 @@ def test_a_database_of_the_first_release_keeps_its_data_and_gains_the_new_column
 
 def test_feeds_and_search_work_on_an_upgraded_database(engine: Engine, make_app: AppFactory) -> None:
     now = datetime.now(UTC)
-    schema.upgrade(engine, "0001")
+    migrations.upgrade(engine, "0001")
     fill_as_revision_0001(engine, now)
-    schema.upgrade(engine)
+    migrations.upgrade(engine)
     clock = FakeClock(now=now)
     client = make_app(CLOCK=clock).test_client()
 
@@ -236,32 +244,18 @@ def test_feeds_and_search_work_on_an_upgraded_database(engine: Engine, make_app:
     assert titles("/feed.atom?q=B%C3%BCrgerhaus") == ["Sperrfrist: Neues Bürgerhaus"]
 
 
-# --- databases made before migrations, and the commands --------------------------------------------
+# --- the commands ------------------------------------------------------------------------------------
 
 
-def test_a_database_made_before_migrations_is_refused_with_advice(engine: Engine) -> None:
-    schema.upgrade(engine, "0001")  # what `create_all` made then, as the migrations test shows
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE alembic_version"))
-    with pytest.raises(schema.SchemaError, match=r"feedsvc migrate --stamp 0001"):
-        schema.upgrade(engine)
-    schema.stamp(engine, "0001")
-    schema.upgrade(engine)
-    assert differences(engine) == []
-
-
-def test_init_db_on_a_database_made_before_migrations_says_what_to_do(
+def test_migrate_stamp_records_a_revision_and_changes_nothing_else(
     runner: FlaskCliRunner, engine: Engine
 ) -> None:
-    schema.migrate(engine, "0003")
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE alembic_version"))
-    result = runner.invoke(args=["init-db"])
-    assert result.exit_code == 1
-    assert "feedsvc migrate --stamp 0003" in result.output
-    assert runner.invoke(args=["migrate", "0003", "--stamp"]).exit_code == 0
-    assert runner.invoke(args=["init-db"]).exit_code == 0
-    assert revision_of(engine) == HEAD
+    migrations.upgrade(engine, "0003")
+    tables = set(inspect(engine).get_table_names())
+    result = runner.invoke(args=["migrate", "0002", "--stamp"])
+    assert result.exit_code == 0, result.output
+    assert revision_of(engine) == "0002"
+    assert set(inspect(engine).get_table_names()) == tables, "stamping migrates nothing"
 
 
 def test_migrate_command_upgrades_downgrades_and_reports_revisions(runner: FlaskCliRunner) -> None:
@@ -283,7 +277,7 @@ def test_migrate_command_refuses_an_unknown_revision(runner: FlaskCliRunner) -> 
 
 @pytest.mark.skipif(bool(POSTGRES_URL), reason="checks SQLite's foreign key pragma")
 def test_sqlite_connections_keep_foreign_keys_on_after_migrating(engine: Engine) -> None:
-    schema.upgrade(engine)
+    migrations.upgrade(engine)
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
@@ -297,7 +291,7 @@ def test_a_sqlite_batch_migration_of_releases_keeps_the_rows_that_refer_to_them(
         engine = db.engine()
     # What a later migration does to change a column on SQLite: copy the table, drop the old one.
     # With foreign keys on, that drop would delete every release_topics row (ON DELETE CASCADE).
-    with schema.migration_connection(engine) as connection:
+    with migrations.migration_connection(engine) as connection:
         operations = Operations(MigrationContext.configure(connection))
         with operations.batch_alter_table("releases", recreate="always"):
             pass
@@ -312,7 +306,7 @@ def test_app_servers_starting_at_once_migrate_once(database_url: str) -> None:
 
     def start(engine: Engine) -> None:
         try:
-            schema.upgrade(engine)
+            migrations.upgrade(engine)
         except BaseException as error:  # reported below, in the test's thread
             failures.append(error)
 
@@ -327,3 +321,21 @@ def test_app_servers_starting_at_once_migrate_once(database_url: str) -> None:
     check = make_engine(database_url)
     assert revision_of(check) == HEAD
     check.dispose()
+
+
+def test_old_releases_keep_the_link_their_title_gave_them(engine: Engine, make_app: AppFactory) -> None:
+    """Migration 0008 stores each release's slug: the link readers know, fixed from then on."""
+    now = datetime.now(UTC)
+    migrations.upgrade(engine, "0001")
+    fill_as_revision_0001(engine, now)
+    migrations.upgrade(engine)
+    with engine.connect() as connection:
+        slugs = connection.execute(text("SELECT id, slug FROM releases ORDER BY id")).all()
+    assert [tuple(row) for row in slugs] == [
+        (1, "stadt-kaempft-gegen-wohnungsnot"),
+        (2, "sperrfrist-neues-buergerhaus"),
+        (3, "zurueckgezogen-falsche-zahlen"),
+    ]
+    client = make_app(CLOCK=FakeClock(now=now)).test_client()
+    entry = feedparser.parse(client.get("/cities/rosenheim/feed.atom").data).entries[0]
+    assert entry.link == "http://feeds.example.test/releases/1-stadt-kaempft-gegen-wohnungsnot"

@@ -61,7 +61,8 @@ def responses_of(spec: dict[str, Any], method: str, path: str) -> dict[str, Any]
 # --- what the document promises ------------------------------------------------------------------
 
 
-def test_the_document_is_openapi_3_1_with_every_endpoint(api: Flask, spec: dict[str, Any]) -> None:
+@pytest.mark.usefixtures("api")
+def test_the_document_is_openapi_3_1_with_every_endpoint(spec: dict[str, Any]) -> None:
     assert spec["openapi"] == "3.1.0"
     assert set(OPERATIONS) == {
         ("GET", "/api/v1/releases"),
@@ -76,7 +77,8 @@ def test_the_document_is_openapi_3_1_with_every_endpoint(api: Flask, spec: dict[
     assert spec["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
 
 
-def test_the_input_schema_is_the_validating_model(api: Flask, spec: dict[str, Any]) -> None:
+@pytest.mark.usefixtures("api")
+def test_the_input_schema_is_the_validating_model(spec: dict[str, Any]) -> None:
     release_in = spec["components"]["schemas"]["ReleaseIn"]
     assert set(release_in["required"]) == {"title", "body", "city"}
     assert release_in["additionalProperties"] is False
@@ -84,7 +86,8 @@ def test_the_input_schema_is_the_validating_model(api: Flask, spec: dict[str, An
     assert spec["components"]["schemas"]["ReleasePatch"].get("required", []) == []
 
 
-def test_writes_declare_the_errors_they_answer(api: Flask, spec: dict[str, Any]) -> None:
+@pytest.mark.usefixtures("api")
+def test_writes_declare_the_errors_they_answer(spec: dict[str, Any]) -> None:
     for method in ("POST", "PATCH"):
         path = "/api/v1/releases" if method == "POST" else "/api/v1/releases/{release_id}"
         declared = responses_of(spec, method, path)

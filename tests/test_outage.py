@@ -23,12 +23,15 @@ from sqlalchemy import text
 from werkzeug.test import EnvironBuilder
 
 from feedsvc.db import make_engine
-from feedsvc.web.poll_front import front_of
+from feedsvc.web.feeds.front import front_of
 from tests.api_support import RELEASE, bearer, make_token, problem_of
 from tests.conftest import AppFactory
 from tests.factories import add_release, make_catalog
 
 FEED = "/cities/rosenheim/feed.atom"
+# One worker runs them all (pytest-xdist, --dist loadgroup): they share the module's server,
+# and a second worker would start one more.
+pytestmark = pytest.mark.xdist_group("private_postgres")
 
 
 def _postgres_bin() -> Path | None:

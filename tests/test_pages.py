@@ -1,4 +1,4 @@
-"""Overview pages (CONTRACT §1): everything, a city, a topic, a city×topic, a
+"""Overview pages (docs/feeds.md#urls): everything, a city, a topic, a city×topic, a
 region. Asserted on the parsed HTML, in German, newest first, a page at a time."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def card_titles(doc: HtmlElement) -> list[str]:
 
 
 @pytest.fixture
-def filled(app: Flask) -> Flask:
+def five_releases_in_three_cities(app: Flask) -> Flask:
     make_catalog(app)
     add_release(app, title="Radweg an der Innstraße", topics=("verkehr",), minutes_ago=300)
     add_release(
@@ -41,9 +41,8 @@ def filled(app: Flask) -> Flask:
     return app
 
 
-def test_front_page_shows_latest_releases_cities_by_region_and_topics(
-    filled: Flask, client: FlaskClient
-) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_front_page_shows_latest_releases_cities_by_region_and_topics(client: FlaskClient) -> None:
     doc = page(client, "/")
     assert doc.get("lang") == "de"
     assert card_titles(doc)[:2] == ["Tram nach Pasing", "Kurkonzert im Kurpark"]
@@ -55,14 +54,16 @@ def test_front_page_shows_latest_releases_cities_by_region_and_topics(
     assert topic_links["Verkehr 3"] == "/topics/verkehr"
 
 
-def test_city_page_is_the_overview_of_that_city_newest_first(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_city_page_is_the_overview_of_that_city_newest_first(client: FlaskClient) -> None:
     doc = page(client, "/cities/rosenheim")
     assert text_of(doc.cssselect("h1")[0]) == "Übersicht: Rosenheim"
     assert card_titles(doc) == ["Neue Buslinie 12", "Familienfest im Stadtpark", "Radweg an der Innstraße"]
     assert "3 Pressemitteilungen" in text_of(doc.cssselect(".page-head__count")[0])
 
 
-def test_city_page_filters_by_topic_and_offers_a_feed_per_topic(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_city_page_filters_by_topic_and_offers_a_feed_per_topic(client: FlaskClient) -> None:
     doc = page(client, "/cities/rosenheim")
     chips = {text_of(link): link.get("href") for link in doc.cssselect(".chips a")}
     assert chips["Verkehr 2"] == "/cities/rosenheim/topics/verkehr"
@@ -74,14 +75,16 @@ def test_city_page_filters_by_topic_and_offers_a_feed_per_topic(filled: Flask, c
         assert f"http://feeds.example.test/cities/rosenheim/topics/kultur/feed.{fmt}" in feed_hrefs
 
 
-def test_city_topic_page_lists_only_that_city_and_topic(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_city_topic_page_lists_only_that_city_and_topic(client: FlaskClient) -> None:
     doc = page(client, "/cities/rosenheim/topics/verkehr")
     assert text_of(doc.cssselect("h1")[0]) == "Rosenheim: Verkehr"
     assert card_titles(doc) == ["Neue Buslinie 12", "Radweg an der Innstraße"]
     assert doc.cssselect(".chips a[aria-current=page]")[0].get("href") == "/cities/rosenheim/topics/verkehr"
 
 
-def test_topic_page_lists_that_topic_in_every_city(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_topic_page_lists_that_topic_in_every_city(client: FlaskClient) -> None:
     doc = page(client, "/topics/kultur")
     assert text_of(doc.cssselect("h1")[0]) == "Thema: Kultur"
     assert card_titles(doc) == ["Kurkonzert im Kurpark", "Familienfest im Stadtpark"]
@@ -89,14 +92,16 @@ def test_topic_page_lists_that_topic_in_every_city(filled: Flask, client: FlaskC
     assert chips == {"/cities/bad-aibling/topics/kultur", "/cities/rosenheim/topics/kultur"}
 
 
-def test_region_page_lists_the_releases_of_its_cities(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_region_page_lists_the_releases_of_its_cities(client: FlaskClient) -> None:
     doc = page(client, "/regions/region-rosenheim")
     assert text_of(doc.cssselect("h1")[0]) == "Region Rosenheim"
     assert "Tram nach Pasing" not in card_titles(doc)
     assert card_titles(doc)[0] == "Kurkonzert im Kurpark"
 
 
-def test_release_cards_link_to_the_release_city_and_topics(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_release_cards_link_to_the_release_city_and_topics(client: FlaskClient) -> None:
     card = page(client, "/cities/bad-aibling").cssselect(".stream .card")[0]
     assert card.cssselect(".card__title a")[0].get("href").startswith("/releases/")
     assert card.cssselect(".meta__city")[0].get("href") == "/cities/bad-aibling"
@@ -118,7 +123,8 @@ def test_long_overviews_continue_on_older_pages(app: Flask, client: FlaskClient)
     assert second.cssselect(".pager a")[0].get("href") == "/cities/rosenheim"
 
 
-def test_a_malformed_cursor_answers_a_german_400_page(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_a_malformed_cursor_answers_a_german_400_page(client: FlaskClient) -> None:
     doc = page(client, "/cities/rosenheim?after=gestern", status=400)
     assert text_of(doc.cssselect("h1")[0]) == "Ungültige Anfrage"
 
@@ -133,16 +139,17 @@ def test_a_malformed_cursor_answers_a_german_400_page(filled: Flask, client: Fla
         "/nirgends",
     ],
 )
-def test_unknown_slugs_answer_a_german_404_page(filled: Flask, client: FlaskClient, path: str) -> None:
+@pytest.mark.usefixtures("five_releases_in_three_cities")
+def test_unknown_slugs_answer_a_german_404_page(client: FlaskClient, path: str) -> None:
     doc = page(client, path, status=404)
     assert doc.get("lang") == "de"
     assert text_of(doc.cssselect("h1")[0]) == "Seite nicht gefunden"
 
 
 def test_embargoed_releases_appear_on_overviews_at_their_instant(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    five_releases_in_three_cities: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
-    add_release(filled, title="Sperrfrist: Haushalt 2027", minutes_ago=-30)
+    add_release(five_releases_in_three_cities, title="Sperrfrist: Haushalt 2027", minutes_ago=-30)
     assert "Sperrfrist: Haushalt 2027" not in card_titles(page(client, "/cities/rosenheim"))
     clock.advance(minutes=31)
     assert card_titles(page(client, "/cities/rosenheim"))[0] == "Sperrfrist: Haushalt 2027"
@@ -157,8 +164,9 @@ def test_an_overview_without_releases_says_so(app: Flask, client: FlaskClient) -
 @pytest.mark.parametrize(
     "path", ["/", "/cities/rosenheim", "/topics/kultur", "/regions/region-rosenheim", "/feeds"]
 )
+@pytest.mark.usefixtures("sample_app")
 def test_pages_are_german_with_a_skip_link_and_alt_text_on_every_image(
-    sample_app: Flask, client: FlaskClient, path: str
+    client: FlaskClient, path: str
 ) -> None:
     doc = page(client, path)
     assert doc.get("lang") == "de"
@@ -169,12 +177,14 @@ def test_pages_are_german_with_a_skip_link_and_alt_text_on_every_image(
     assert len(doc.cssselect("h1")) == 1
 
 
-def test_counts_follow_every_change_of_their_subject(filled: Flask, client: FlaskClient) -> None:
+def test_counts_follow_every_change_of_their_subject(
+    five_releases_in_three_cities: Flask, client: FlaskClient
+) -> None:
     def verkehr_chip() -> str:
         chips = [text_of(link) for link in page(client, "/").cssselect(".chips a")]
         return next(chip for chip in chips if chip.startswith("Verkehr"))
 
     assert verkehr_chip() == "Verkehr 3"
     assert verkehr_chip() == "Verkehr 3", "remembered while nothing changes"
-    add_release(filled, title="Neue Ampel", topics=("verkehr",), minutes_ago=0)
+    add_release(five_releases_in_three_cities, title="Neue Ampel", topics=("verkehr",), minutes_ago=0)
     assert verkehr_chip() == "Verkehr 4"

@@ -52,8 +52,9 @@ def fetch(client: FlaskClient, url: str) -> bytes:
 
 
 @pytest.mark.parametrize(("path", "feed_subject"), PAGES.items())
+@pytest.mark.usefixtures("sample_app")
 def test_every_page_announces_the_feeds_of_what_it_shows(
-    sample_app: Flask, client: FlaskClient, path: str, feed_subject: str
+    client: FlaskClient, path: str, feed_subject: str
 ) -> None:
     found = alternates(page(client, path))
     assert list(found) == FEED_TYPES
@@ -64,7 +65,8 @@ def test_every_page_announces_the_feeds_of_what_it_shows(
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_autodiscovered_feeds_are_valid_feeds(sample_app: Flask, client: FlaskClient, path: str) -> None:
+@pytest.mark.usefixtures("sample_app")
+def test_autodiscovered_feeds_are_valid_feeds(client: FlaskClient, path: str) -> None:
     found = alternates(page(client, path))
     for media_type in ("application/atom+xml", "application/rss+xml"):
         parsed = feedparser.parse(fetch(client, found[media_type]))
@@ -81,14 +83,16 @@ def image_release_path(client: FlaskClient, city: str) -> str:
     return str(card.cssselect(".card__title a")[0].get("href"))
 
 
-def test_a_release_page_announces_the_feeds_of_its_city(sample_app: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("sample_app")
+def test_a_release_page_announces_the_feeds_of_its_city(client: FlaskClient) -> None:
     release_path = page(client, "/cities/kolbermoor").cssselect(".card__title a")[0].get("href")
     found = alternates(page(client, release_path))
     assert found["application/atom+xml"] == f"{BASE_URL}/cities/kolbermoor/feed.atom"
 
 
+@pytest.mark.usefixtures("sample_app")
 def test_pages_name_their_canonical_url_and_describe_themselves_for_link_previews(
-    sample_app: Flask, client: FlaskClient
+    client: FlaskClient,
 ) -> None:
     doc = page(client, "/cities/rosenheim?utm_source=newsletter")
     assert doc.cssselect("head link[rel=canonical]")[0].get("href") == f"{BASE_URL}/cities/rosenheim"
@@ -99,13 +103,15 @@ def test_pages_name_their_canonical_url_and_describe_themselves_for_link_preview
     assert doc.findtext(".//title") == "Übersicht: Rosenheim – Kommunale Pressemitteilungen"
 
 
-def test_an_older_page_is_its_own_canonical_url(sample_app: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("sample_app")
+def test_an_older_page_is_its_own_canonical_url(client: FlaskClient) -> None:
     next_page = page(client, "/").cssselect(".pager a[rel=next]")[0].get("href")
     doc = page(client, next_page)
     assert doc.cssselect("head link[rel=canonical]")[0].get("href") == f"{BASE_URL}{next_page}"
 
 
-def test_release_pages_are_articles_for_link_previews(sample_app: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("sample_app")
+def test_release_pages_are_articles_for_link_previews(client: FlaskClient) -> None:
     release_path = image_release_path(client, "kolbermoor")
     doc = page(client, release_path)
     assert meta(doc, "og:type") == ["article"]
@@ -148,21 +154,22 @@ def test_the_feeds_page_is_kept_until_the_catalog_changes(sample_app: Flask, cli
     assert b"Neustadt am Inn" in changed.data and b"Neustadt am Inn" not in first.data
 
 
-def test_feed_links_are_plain_links_that_a_script_may_add_copy_buttons_to(
-    sample_app: Flask, client: FlaskClient
-) -> None:
+@pytest.mark.usefixtures("sample_app")
+def test_feed_links_are_plain_links_that_a_script_may_add_copy_buttons_to(client: FlaskClient) -> None:
     doc = page(client, "/feeds")
     links = doc.cssselect("a.feed-link")
     assert links and all(
         link.get("href").startswith(BASE_URL) and link.get("data-copy") is not None for link in links
     )
     assert all(link.get("data-copy-label") for link in links)
-    assert not doc.cssselect("button")  # without JavaScript there is nothing that would not work
+    # Without JavaScript there is nothing that would not work: the only buttons submit forms.
+    assert all(button.get("type") == "submit" for button in doc.cssselect("button"))
     assert doc.cssselect("script[src='/static/js/copy.js'][defer]")
     with client.get("/static/js/copy.js") as script:
         assert script.status_code == 200
 
 
-def test_the_feeds_page_links_the_opml_subscription_list(sample_app: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("sample_app")
+def test_the_feeds_page_links_the_opml_subscription_list(client: FlaskClient) -> None:
     opml = page(client, "/feeds").cssselect("a[type='text/x-opml']")
     assert [link.get("href") for link in opml] == [f"{BASE_URL}/feeds.opml"]

@@ -24,7 +24,7 @@ PUBLIC_PAGES = [
 
 
 @pytest.fixture
-def filled(app: Flask) -> Flask:
+def one_rosenheim_release(app: Flask) -> Flask:
     make_catalog(app)
     add_release(app, title="Kulturnacht", topics=("kultur",), minutes_ago=60)
     return app
@@ -36,9 +36,8 @@ def csp_directives(header: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("path", [*PUBLIC_PAGES, "/releases/1", "/nirgends", "/publish"])
-def test_every_html_response_carries_the_security_headers(
-    filled: Flask, client: FlaskClient, path: str
-) -> None:
+@pytest.mark.usefixtures("one_rosenheim_release")
+def test_every_html_response_carries_the_security_headers(client: FlaskClient, path: str) -> None:
     response = client.get(path, follow_redirects=True)
     assert response.mimetype == "text/html"
     csp = csp_directives(response.headers["Content-Security-Policy"])
@@ -51,7 +50,8 @@ def test_every_html_response_carries_the_security_headers(
 
 
 @pytest.mark.parametrize("path", [*PUBLIC_PAGES, "/releases/1", "/publish"])
-def test_pages_run_no_inline_script(filled: Flask, client: FlaskClient, path: str) -> None:
+@pytest.mark.usefixtures("one_rosenheim_release")
+def test_pages_run_no_inline_script(client: FlaskClient, path: str) -> None:
     doc = html.fromstring(client.get(path, follow_redirects=True).data)
     for script in doc.iter("script"):
         assert script.get("src") or script.get("type") == "application/ld+json"
@@ -60,9 +60,8 @@ def test_pages_run_no_inline_script(filled: Flask, client: FlaskClient, path: st
 
 
 @pytest.mark.parametrize("path", [*PUBLIC_PAGES, "/releases/1-kulturnacht"])
-def test_public_pages_answer_a_repeated_request_with_304(
-    filled: Flask, client: FlaskClient, path: str
-) -> None:
+@pytest.mark.usefixtures("one_rosenheim_release")
+def test_public_pages_answer_a_repeated_request_with_304(client: FlaskClient, path: str) -> None:
     first = client.get(path)
     assert first.status_code == 200 and first.headers["ETag"]
     again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
@@ -70,23 +69,25 @@ def test_public_pages_answer_a_repeated_request_with_304(
     assert again.data == b""
 
 
-def test_a_new_release_changes_the_etag_of_its_pages(filled: Flask, client: FlaskClient) -> None:
+def test_a_new_release_changes_the_etag_of_its_pages(
+    one_rosenheim_release: Flask, client: FlaskClient
+) -> None:
     before = client.get("/cities/rosenheim").headers["ETag"]
-    add_release(filled, title="Noch eine Meldung", minutes_ago=1)
+    add_release(one_rosenheim_release, title="Noch eine Meldung", minutes_ago=1)
     response = client.get("/cities/rosenheim", headers={"If-None-Match": before})
     assert response.status_code == 200
     assert response.headers["ETag"] != before
 
 
-def test_head_requests_work_on_pages(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("one_rosenheim_release")
+def test_head_requests_work_on_pages(client: FlaskClient) -> None:
     response = client.head("/cities/rosenheim")
     assert response.status_code == 200 and response.data == b""
 
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
-def test_public_pages_may_be_cached_for_a_minute_and_set_no_cookie(
-    filled: Flask, client: FlaskClient, path: str
-) -> None:
+@pytest.mark.usefixtures("one_rosenheim_release")
+def test_public_pages_may_be_cached_for_a_minute_and_set_no_cookie(client: FlaskClient, path: str) -> None:
     response = client.get(path)
     assert response.headers["Cache-Control"] == "public, max-age=60"
     assert "Set-Cookie" not in response.headers
@@ -94,20 +95,22 @@ def test_public_pages_may_be_cached_for_a_minute_and_set_no_cookie(
 
 
 def test_an_overview_is_cached_no_longer_than_until_its_next_embargo_lift(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    one_rosenheim_release: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
-    add_release(filled, title="Sperrfrist", published_at=clock.now + timedelta(seconds=30))
+    add_release(one_rosenheim_release, title="Sperrfrist", published_at=clock.now + timedelta(seconds=30))
     assert client.get("/cities/rosenheim").headers["Cache-Control"] == "public, max-age=30"
     assert client.get("/cities/muenchen").headers["Cache-Control"] == "public, max-age=60"
 
 
-def test_the_publish_form_is_never_stored(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("one_rosenheim_release")
+def test_the_publish_form_is_never_stored(client: FlaskClient) -> None:
     response = client.get("/publish")
     assert response.headers["Cache-Control"] == "private, no-store"
     assert "ETag" not in response.headers
 
 
-def test_errors_under_the_api_stay_problem_json(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("one_rosenheim_release")
+def test_errors_under_the_api_stay_problem_json(client: FlaskClient) -> None:
     response = client.get("/api/v1/nirgends")
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
@@ -120,8 +123,9 @@ def test_errors_under_the_api_stay_problem_json(filled: Flask, client: FlaskClie
 @pytest.mark.parametrize(
     ("method", "path"), [("POST", "/cities/rosenheim"), ("DELETE", "/feed.atom"), ("PUT", "/feeds")]
 )
+@pytest.mark.usefixtures("one_rosenheim_release")
 def test_a_wrong_method_outside_the_api_answers_a_german_page_naming_the_allowed_ones(
-    filled: Flask, client: FlaskClient, method: str, path: str
+    client: FlaskClient, method: str, path: str
 ) -> None:
     response = client.open(path, method=method)
     assert response.status_code == 405

@@ -131,8 +131,8 @@ def test_related_releases_share_a_topic_or_the_city(visit: int, app: Flask, clie
     section = doc.cssselect("section.related")[0]
     assert text_of(section.cssselect("h2")[0]) == "Das könnte Sie auch interessieren"
     titles = [text_of(title) for title in section.cssselect(".card__title")]
-    # Same city and a shared topic first; then a shared topic or the city, newest first.
-    assert titles == ["Sozialtag in Rosenheim", "Neue Buslinie in Rosenheim", "Kulturtage in München"]
+    # Same city and a shared topic first; then a shared topic or the city, nearest in time first.
+    assert titles == ["Sozialtag in Rosenheim", "Kulturtage in München", "Neue Buslinie in Rosenheim"]
 
 
 def test_json_ld_describes_the_release_as_a_news_article(visit: int, client: FlaskClient) -> None:
@@ -204,7 +204,8 @@ def test_a_retracted_release_is_gone(visit: int, app: Flask, client: FlaskClient
         "/releases/99999999999",
     ],
 )
-def test_unknown_releases_answer_a_german_404_page(visit: int, client: FlaskClient, path: str) -> None:
+@pytest.mark.usefixtures("visit")
+def test_unknown_releases_answer_a_german_404_page(client: FlaskClient, path: str) -> None:
     assert text_of(page(client, path, status=404).cssselect("h1")[0]) == "Seite nicht gefunden"
 
 

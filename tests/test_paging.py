@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from xml.etree import ElementTree
 
@@ -10,13 +11,16 @@ import feedparser
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from feedsvc import db
-from feedsvc.schemas import ReleaseIn
+from feedsvc.models import Release
+from feedsvc.publishing.input import ReleaseIn, ReleasePatch
+from feedsvc.publishing.values import new_release_fields
 from feedsvc.store import catalog
 from feedsvc.store.releases import References, create_release, resolve_references
 from tests.conftest import BASE_URL, FakeClock
-from tests.factories import add_release, make_catalog
+from tests.factories import add_release, make_catalog, patch_release, retract
 
 FH = "{http://purl.org/syndication/history/1.0}"
 
@@ -38,8 +42,9 @@ def add_many(app: Flask, count: int, start_minutes_ago: int) -> None:
                 topics=["kultur"],
                 published_at=published,
             )
+            fields = new_release_fields(data, data.content_hash())
             create_release(
-                session, publisher=publisher, data=data, refs=refs, now=now, tag_authority="t.example"
+                session, publisher=publisher, fields=fields, refs=refs, now=now, tag_authority="t.example"
             )
         session.commit()
 
@@ -123,8 +128,83 @@ def test_paging_links_of_a_search_keep_the_search(app: Flask, client: FlaskClien
     for n in range(5):
         add_release(app, title=f"Brückensanierung Abschnitt {n}", minutes_ago=100 - n)
         add_release(app, title=f"Stadtfest Programm {n}", minutes_ago=50 - n)
-    second = client.get(links(client.get("/feed.atom?limit=2&q=Brückensanierung").data)["next"])
+    second = client.get(links(client.get("/feed.atom?q=Brückensanierung&limit=2").data)["next"])
     back = client.get(links(second.data)["previous"])
     for body in (second.data, back.data):
         titles = [entry.title for entry in feedparser.parse(body).entries]
         assert len(titles) == 2 and all(title.startswith("Brückensanierung") for title in titles)
+
+
+def _walk(client: FlaskClient, url: str, rel: str, between: Callable[[list[str]], None]) -> list[str]:
+    """The entry ids of every page from `url` on, following `rel`; `between` runs after each
+    page with the ids seen so far, as writes happen between a reader's fetches."""
+    seen: list[str] = []
+    next_url: str | None = url
+    while next_url:
+        body = client.get(next_url).data
+        parsed = feedparser.parse(body)
+        assert not parsed.bozo
+        seen += [entry.id for entry in parsed.entries]
+        next_url = links(body).get(rel)
+        between(seen)
+    return seen
+
+
+def _guids(app: Flask) -> dict[str, int]:
+    with app.app_context():
+        return {
+            guid: release_id for guid, release_id in db.session().execute(select(Release.guid, Release.id))
+        }
+
+
+@pytest.mark.parametrize("direction", ["next", "previous"])
+def test_every_visible_release_is_seen_once_while_releases_are_added_corrected_and_retracted(
+    app: Flask, client: FlaskClient, clock: FakeClock, direction: str
+) -> None:
+    make_catalog(app)
+    add_many(app, 98, start_minutes_ago=600)
+    guids = _guids(app)
+    first = "/cities/rosenheim/feed.atom?limit=10"
+    start = first
+    if direction == "previous":  # from the last (oldest) page
+        while "next" in (page_links := links(client.get(start).data)):
+            start = page_links["next"]
+    retracted: set[str] = set()
+    added: list[int] = []
+
+    def write(seen: list[str]) -> None:
+        clock.advance(seconds=30)
+        added.append(add_release(app, title=f"Neu {len(added)}", topics=("kultur",), minutes_ago=0))
+        unseen = [guid for guid in guids if guid not in seen and guid not in retracted]
+        if seen:  # a correction of a release already seen, and of one still ahead
+            patch_release(app, _guids(app)[seen[-1]], ReleasePatch(title=f"Korrigiert {len(seen)}"))
+        if len(unseen) > 2:
+            patch_release(app, guids[unseen[1]], ReleasePatch(title="Korrigiert voraus"))
+            retracted.add(unseen[0])
+            retract(app, guids[unseen[0]])
+
+    seen = _walk(client, start, direction, write)
+    assert len(seen) == len(set(seen)), "no release twice"
+    still_there = set(guids) - retracted
+    assert still_there <= set(seen), f"missed {len(still_there - set(seen))} of {len(still_there)}"
+    new = set(_guids(app)) - set(guids)
+    if direction == "next":
+        assert not set(seen) & new, "walking to older pages never meets releases published since"
+    else:
+        assert set(seen) - set(guids) <= new  # newer ones come last, once each
+
+
+def test_previous_pages_hold_the_releases_next_to_their_cursor(app: Flask, client: FlaskClient) -> None:
+    """The page before a cursor is the `limit` releases just newer than it: none skipped,
+    none repeated from the newer page (98 releases, pages of 10)."""
+    make_catalog(app)
+    add_many(app, 98, start_minutes_ago=600)
+    forward = _walk(client, "/feed.atom?limit=10", "next", lambda seen: None)
+    last = "/feed.atom?limit=10"
+    while "next" in (page_links := links(client.get(last).data)):
+        last = page_links["next"]
+    backward = _walk(client, last, "previous", lambda seen: None)
+    assert len(forward) == len(backward) == 98
+    last_page = [entry.id for entry in feedparser.parse(client.get(last).data).entries]
+    # Walking back from the last page: the last page, then every older-to-newer page.
+    assert set(backward) == set(forward) and backward[: len(last_page)] == last_page

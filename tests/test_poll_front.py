@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from feedsvc.web.feed_cache import FeedCache, RenderedFeed
-from feedsvc.web.poll_front import PollFront, front_of
+from feedsvc.web.feeds.cache import FeedCache, RenderedFeed
+from feedsvc.web.feeds.front import PollFront, front_of
 from tests.conftest import AppFactory, FakeClock
 from tests.factories import add_release, make_catalog
 
@@ -34,7 +34,7 @@ Answer = tuple[int, dict[str, str], bytes]
 
 
 @pytest.fixture
-def filled(app: Flask) -> Flask:
+def two_cities_with_a_release(app: Flask) -> Flask:
     make_catalog(app)
     add_release(app, title="Rosenheim Kultur", topics=("kultur",), minutes_ago=60)
     add_release(app, city="bad-aibling", title="Bad Aibling Kultur", topics=("kultur",), minutes_ago=50)
@@ -93,8 +93,10 @@ POLLS: list[tuple[str, str, dict[str, str]]] = [
 
 
 @pytest.mark.parametrize("url", FEEDS)
-def test_the_front_answers_every_poll_as_flask_does(filled: Flask, client: FlaskClient, url: str) -> None:
-    front = front_of(filled)
+def test_the_front_answers_every_poll_as_flask_does(
+    two_cities_with_a_release: Flask, client: FlaskClient, url: str
+) -> None:
+    front = front_of(two_cities_with_a_release)
     known = validators(client, url)
     for name, method, template in POLLS:
         headers = {key: value.format(**known) for key, value in template.items()}
@@ -103,8 +105,8 @@ def test_the_front_answers_every_poll_as_flask_does(filled: Flask, client: Flask
         assert fast == from_flask(front, environ(url, method, headers)), name
 
 
-def test_front_answers_are_real_feeds(filled: Flask, client: FlaskClient) -> None:
-    front = front_of(filled)
+def test_front_answers_are_real_feeds(two_cities_with_a_release: Flask, client: FlaskClient) -> None:
+    front = front_of(two_cities_with_a_release)
     url = "/cities/rosenheim/feed.atom"
     flask_body = client.get(url).data
     plain = from_front(front, environ(url))
@@ -132,21 +134,25 @@ def test_front_answers_are_real_feeds(filled: Flask, client: FlaskClient) -> Non
     ],
 )
 def test_the_front_passes_on_what_is_not_a_plain_poll_of_a_rendered_feed(
-    filled: Flask, client: FlaskClient, request_url: str, method: str, headers: dict[str, str]
+    two_cities_with_a_release: Flask,
+    client: FlaskClient,
+    request_url: str,
+    method: str,
+    headers: dict[str, str],
 ) -> None:
     client.get("/cities/rosenheim/feed.atom")
     client.get("/cities/rosenheim/feed.atom?limit=5")
-    assert from_front(front_of(filled), environ(request_url, method, headers)) is None
+    assert from_front(front_of(two_cities_with_a_release), environ(request_url, method, headers)) is None
 
 
 def test_a_change_goes_past_the_front_and_the_next_poll_is_its_again(
-    filled: Flask, client: FlaskClient
+    two_cities_with_a_release: Flask, client: FlaskClient
 ) -> None:
-    front = front_of(filled)
+    front = front_of(two_cities_with_a_release)
     url = "/cities/rosenheim/feed.atom"
     before = client.get(url).headers["ETag"]
     assert from_front(front, environ(url)) is not None
-    add_release(filled, title="Neu im Stadtrat", minutes_ago=1)
+    add_release(two_cities_with_a_release, title="Neu im Stadtrat", minutes_ago=1)
     assert from_front(front, environ(url)) is None
     assert from_front(front, environ(url, headers={"If-None-Match": before})) is None
     after = client.get(url, headers={"If-None-Match": before})
@@ -155,23 +161,17 @@ def test_a_change_goes_past_the_front_and_the_next_poll_is_its_again(
     assert polled is not None and polled[0] == 304
 
 
-def test_an_embargo_due_goes_past_the_front(filled: Flask, client: FlaskClient, clock: FakeClock) -> None:
-    front = front_of(filled)
+def test_an_embargo_due_goes_past_the_front(
+    two_cities_with_a_release: Flask, client: FlaskClient, clock: FakeClock
+) -> None:
+    front = front_of(two_cities_with_a_release)
     url = "/cities/rosenheim/feed.atom"
-    add_release(filled, title="Sperrfrist", published_at=clock.now + timedelta(minutes=5))
+    add_release(two_cities_with_a_release, title="Sperrfrist", published_at=clock.now + timedelta(minutes=5))
     client.get(url)
     assert from_front(front, environ(url)) is not None
     clock.advance(minutes=5)
     assert from_front(front, environ(url)) is None
     assert b"Sperrfrist" in client.get(url).data
-
-
-def test_with_the_poll_limit_on_every_poll_goes_to_flask(make_app: AppFactory) -> None:
-    app = make_app(POLL_LIMIT_REDIS_URL="redis://127.0.0.1:1/0")
-    make_catalog(app)
-    add_release(app, minutes_ago=5)
-    assert app.test_client().get("/feed.atom").status_code == 200
-    assert from_front(front_of(app), environ("/feed.atom")) is None
 
 
 @pytest.mark.parametrize("proxies", [0, 1])
@@ -242,7 +242,7 @@ def test_the_cache_charges_compressed_copies_against_its_budget() -> None:
 
 
 def test_a_database_that_cannot_be_opened_gets_the_stale_copy_from_the_front(
-    filled: Flask, client: FlaskClient, app_config: dict[str, Any], tmp_path: Path
+    two_cities_with_a_release: Flask, client: FlaskClient, app_config: dict[str, Any], tmp_path: Path
 ) -> None:
     if not app_config["DATABASE_URL"].startswith("sqlite"):
         pytest.skip("moves an SQLite file away (tests/test_outage.py stops a PostgreSQL server)")
@@ -253,7 +253,9 @@ def test_a_database_that_cannot_be_opened_gets_the_stale_copy_from_the_front(
         file.rename(tmp_path / f"moved-{file.name}")
     answers: list[Answer | None] = []
     # Each thread opens its own connection for the counters: this one finds no file.
-    reader = threading.Thread(target=lambda: answers.append(from_front(front_of(filled), environ(url))))
+    reader = threading.Thread(
+        target=lambda: answers.append(from_front(front_of(two_cities_with_a_release), environ(url)))
+    )
     reader.start()
     reader.join()
     assert answers[0] is not None

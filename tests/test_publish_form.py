@@ -87,7 +87,7 @@ def signed_in(app: Flask, client: FlaskClient) -> FlaskClient:
     return client
 
 
-def test_signed_out_the_publish_page_asks_for_a_token(app: Flask, client: FlaskClient) -> None:
+def test_signed_out_the_publish_page_asks_for_a_token(client: FlaskClient) -> None:
     doc = doc_of(client.get("/publish"))
     field = doc.cssselect("input#f-token")[0]
     assert field.get("type") == "password" and field.get("name") == "token"
@@ -532,12 +532,9 @@ def test_the_same_form_sent_at_once_to_two_app_servers_publishes_once(
     reason="PostgreSQL only: on SQLite a write takes the write lock before its check "
     "(feedsvc.db.begin_writing), so no two can pass it together",
 )
+@pytest.mark.usefixtures("insert_rendezvous")
 def test_the_same_form_that_passed_every_check_at_once_publishes_once(
-    signed_in: FlaskClient,
-    app: Flask,
-    make_app: AppFactory,
-    insert_rendezvous: None,
-    integrity_errors: list[BaseException],
+    signed_in: FlaskClient, app: Flask, make_app: AppFactory, integrity_errors: list[BaseException]
 ) -> None:
     hidden = new_form(signed_in)
     clients = clients_of_one_browser(signed_in, [app, make_app()])

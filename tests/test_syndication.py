@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from feedsvc import db
-from feedsvc.schemas import ReleasePatch
+from feedsvc.publishing.input import ReleasePatch
 from feedsvc.store.tokens import create_token
 from tests.conftest import FakeClock
 from tests.factories import add_release, make_catalog, patch_release, retract
@@ -25,18 +25,18 @@ SY = "{http://purl.org/rss/1.0/modules/syndication/}"
 
 
 @pytest.fixture
-def filled(app: Flask) -> Flask:
+def one_rosenheim_release(app: Flask) -> Flask:
     make_catalog(app)
     add_release(app, title="Bleibt", topics=("kultur",), minutes_ago=60)
     return app
 
 
 def test_atom_announces_a_retraction_and_the_others_drop_it(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    one_rosenheim_release: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
-    release_id = add_release(filled, title="Zurückgezogen", topics=("kultur",), minutes_ago=30)
+    release_id = add_release(one_rosenheim_release, title="Zurückgezogen", topics=("kultur",), minutes_ago=30)
     clock.advance(minutes=5)
-    guid = retract(filled, release_id)
+    guid = retract(one_rosenheim_release, release_id)
     for subject in ("", "/cities/rosenheim", "/topics/kultur", "/cities/rosenheim/topics/kultur"):
         body = client.get(f"{subject}/feed.atom").data
         assert not feedparser.parse(body).bozo
@@ -51,25 +51,28 @@ def test_atom_announces_a_retraction_and_the_others_drop_it(
 
 
 def test_tombstones_leave_after_the_configured_window(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    one_rosenheim_release: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
-    release_id = add_release(filled, title="Zurückgezogen", minutes_ago=30)
-    retract(filled, release_id)
+    release_id = add_release(one_rosenheim_release, title="Zurückgezogen", minutes_ago=30)
+    retract(one_rosenheim_release, release_id)
     clock.advance(days=31)
-    add_release(filled, title="Später", minutes_ago=0)  # the next change renders the feed anew
+    add_release(one_rosenheim_release, title="Später", minutes_ago=0)  # the next change renders the feed anew
     root = ElementTree.fromstring(client.get("/cities/rosenheim/feed.atom").data)
     assert root.findall(TOMBSTONE) == []
 
 
 def test_an_embargoed_release_retracted_before_its_lift_leaves_no_tombstone(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    one_rosenheim_release: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
-    release_id = add_release(filled, title="Nie erschienen", published_at=clock.now + timedelta(days=1))
-    retract(filled, release_id)
+    release_id = add_release(
+        one_rosenheim_release, title="Nie erschienen", published_at=clock.now + timedelta(days=1)
+    )
+    retract(one_rosenheim_release, release_id)
     assert ElementTree.fromstring(client.get("/cities/rosenheim/feed.atom").data).findall(TOMBSTONE) == []
 
 
-def test_rss_polling_guidance_agrees_with_cache_control(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("one_rosenheim_release")
+def test_rss_polling_guidance_agrees_with_cache_control(client: FlaskClient) -> None:
     response = client.get("/cities/rosenheim/feed.rss")
     max_age = int(response.headers["Cache-Control"].split("max-age=")[1].split(",")[0])
     channel = ElementTree.fromstring(response.data).find("channel")
@@ -83,17 +86,22 @@ def test_rss_polling_guidance_agrees_with_cache_control(filled: Flask, client: F
     assert seconds // frequency == max_age
 
 
-def test_the_city_carries_its_official_municipality_key(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("one_rosenheim_release")
+def test_the_city_carries_its_official_municipality_key(client: FlaskClient) -> None:
     entry = feedparser.parse(client.get("/cities/rosenheim/feed.atom").data).entries[0]
     assert ("09163000", "urn:de:destatis:ags") in {(t.term, t.scheme) for t in entry.tags}
     assert "Rosenheim" in {t.term for t in entry.tags}
 
 
 def test_a_correction_note_leads_the_entry_with_its_date(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    one_rosenheim_release: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
     clock.advance(days=2)
-    patch_release(filled, 1, ReleasePatch(title="Bleibt (korrigiert)", correction_note="Uhrzeit berichtigt"))
+    patch_release(
+        one_rosenheim_release,
+        1,
+        ReleasePatch(title="Bleibt (korrigiert)", correction_note="Uhrzeit berichtigt"),
+    )
     expected = '<p class="correction"><strong>Korrektur vom 27.11.2026:</strong> Uhrzeit berichtigt</p>'
     atom = feedparser.parse(client.get("/cities/rosenheim/feed.atom").data).entries[0]
     assert atom.content[0].value.startswith(expected)
@@ -111,10 +119,12 @@ def _token(app: Flask, role: str) -> str:
 
 
 def test_a_journalist_sees_embargoed_releases_early_and_marked(
-    filled: Flask, client: FlaskClient, clock: FakeClock
+    one_rosenheim_release: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
-    add_release(filled, title="Haushalt unter Sperrfrist", published_at=clock.now + timedelta(days=2))
-    secret = _token(filled, "journalist")
+    add_release(
+        one_rosenheim_release, title="Haushalt unter Sperrfrist", published_at=clock.now + timedelta(days=2)
+    )
+    secret = _token(one_rosenheim_release, "journalist")
     public = client.get("/cities/rosenheim/feed.json")
     assert b"Haushalt unter Sperrfrist" not in public.data
     private = client.get("/cities/rosenheim/feed.json", headers={"Authorization": f"Bearer {secret}"})
@@ -132,15 +142,18 @@ def test_a_journalist_sees_embargoed_releases_early_and_marked(
 
 
 @pytest.mark.parametrize("role", ["publisher", None])
-def test_private_feeds_refuse_other_tokens(filled: Flask, client: FlaskClient, role: str | None) -> None:
-    secret = _token(filled, role) if role else "fsv_not-a-token"
+def test_private_feeds_refuse_other_tokens(
+    one_rosenheim_release: Flask, client: FlaskClient, role: str | None
+) -> None:
+    secret = _token(one_rosenheim_release, role) if role else "fsv_not-a-token"
     response = client.get("/cities/rosenheim/feed.atom", headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 401
     assert response.content_type == "application/problem+json"
     assert "Bearer" in response.headers["WWW-Authenticate"]
 
 
-def test_feeds_carry_an_icon_and_logo_that_resolve(filled: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("one_rosenheim_release")
+def test_feeds_carry_an_icon_and_logo_that_resolve(client: FlaskClient) -> None:
     atom = feedparser.parse(client.get("/cities/rosenheim/feed.atom").data).feed
     rss = feedparser.parse(client.get("/cities/rosenheim/feed.rss").data).feed
     json_feed = json.loads(client.get("/cities/rosenheim/feed.json").data)

@@ -23,12 +23,14 @@ from feedsvc.text import (
     BODY_TAGS,
     URL_SCHEMES,
     html_has_text,
+    html_text,
     plain_text,
     sanitize_html,
     slugify_de,
     strip_xml_forbidden,
     summary_from_html,
 )
+from tests.feed_text import html_reading
 
 BASE = "https://www.rosenheim.de/presse/2024/"
 
@@ -140,7 +142,14 @@ def test_plain_text_example() -> None:
         ("Tom &amp; Jerry", "Tom & Jerry"),
         ("Tom & Jerry", "Tom & Jerry"),
         ("&amp;lt;b&amp;gt;", "&lt;b&gt;"),  # decoded exactly once
-        ("&lt;b&gt;", "<b>"),
+        # Decoded before markup is read: "&lt;" means what a typed "<" means.
+        ("&lt;b&gt;", ""),
+        ("&lt;b&gt;Wichtig&lt;/b&gt; &amp; eilig", "Wichtig & eilig"),
+        ("&lt;script&gt;alert(1)&lt;/script&gt;Titel", "Titel"),
+        ("a &lt; b", "a < b"),
+        ("3&lt;4 &gt; 2", "3<4 > 2"),
+        ("Tom &amp;amp; Jerry", "Tom &amp; Jerry"),
+        ("a\x85b\x9fc \ufffd d\x7f", "a bc d"),  # controls and U+FFFD are no text
         ("Mün<b>chen</b>", "München"),  # inline markup separates no words
         ("<p>Eins</p><p>Zwei</p>", "Eins Zwei"),  # block markup does
         ("Eins<br>Zwei", "Eins Zwei"),
@@ -313,7 +322,7 @@ def test_no_rel_is_added_to_links() -> None:
             '<img src="https://e.org/a.jpg" alt="&quot;A&quot; &amp; &auml;&nbsp;">',
             '<img src="https://e.org/a.jpg" alt="&quot;A&quot; &amp; ä\u00a0">',
         ),
-        ("<p>&#0;x&#xD800;</p>", "<p>\ufffdx\ufffd</p>"),  # the HTML parser's replacement character
+        ("<p>&#0;x&#xD800;</p>", "<p>x</p>"),  # not even the HTML parser's replacement character
     ],
 )
 def test_entities(raw: str, expected: str) -> None:
@@ -578,3 +587,29 @@ def test_slug_shape(value: str, max_length: int) -> None:
     slug = slugify_de(value, max_length=max_length)
     assert len(slug) <= max_length
     assert slug == "" or re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug)
+
+
+_ESCAPED_MARKUP = st.lists(
+    st.sampled_from(["&lt;", "&gt;", "&amp;", "<", ">", "&", "b", "script", "/", " ", "!--", "x=1", "&#60;"]),
+    max_size=20,
+).map("".join)
+
+
+@PROPERTY
+@given(st.one_of(_INPUT, _ESCAPED_MARKUP))
+def test_plain_text_leaves_no_markup_entities_decoded_first(value: str) -> None:
+    """Whatever was typed, escaped or not, the stored text holds no tag or comment a reader
+    taking it for HTML could run: "&lt;b&gt;" is removed like "<b>"."""
+    cleaned = plain_text(value)
+    assert html_reading(cleaned)[1] == [], cleaned
+    assert not re.search("[\x7f-\x9f\ufffd]", cleaned)
+
+
+def test_plain_text_reads_markup_left_around_removed_tags_again() -> None:
+    # One reading leaves "<x>" and "<script>alert(1)": tags again, so they go too.
+    assert plain_text("a <<b>x> c") == "a c"
+    assert plain_text("&lt;&lt;b&gt;script&gt;alert(1)&lt;/script&gt;") == ""
+
+
+def test_html_text_reads_a_body_as_it_stands() -> None:
+    assert html_text("<p>&lt;b&gt; &amp;amp; a&nbsp;b</p><p>c</p>") == "<b> &amp; a b c"

@@ -1,5 +1,6 @@
-"""API tokens on the command line (CONTRACT §6): `create-token` shows a secret once and stores
-only its SHA-256, `revoke-token` ends it, `list-tokens` never shows a secret."""
+"""API tokens on the command line (docs/api.md#tokens-and-scope): `create-token` shows a
+secret once and stores only its SHA-256, `revoke-token` ends it, `list-tokens` never shows
+a secret."""
 
 from __future__ import annotations
 
@@ -59,9 +60,8 @@ def everything_stored(app: Flask, database_url: str) -> str:
     return text
 
 
-def test_create_token_prints_a_secret_that_publishes(
-    api: Flask, runner: FlaskCliRunner, client: FlaskClient
-) -> None:
+@pytest.mark.usefixtures("api")
+def test_create_token_prints_a_secret_that_publishes(runner: FlaskCliRunner, client: FlaskClient) -> None:
     result = invoke(runner, "create-token", "--publisher", "Pressestelle Rosenheim", "--city", "rosenheim")
     assert result.exit_code == 0, result.output
     secret = result.stdout.strip()
@@ -83,7 +83,8 @@ def test_only_the_sha256_of_the_secret_is_stored(
     assert secret.removeprefix("fsv_") not in stored
 
 
-def test_every_token_gets_a_new_secret(api: Flask, runner: FlaskCliRunner) -> None:
+@pytest.mark.usefixtures("api")
+def test_every_token_gets_a_new_secret(runner: FlaskCliRunner) -> None:
     secrets = {create(runner, "--admin") for _ in range(3)}
     assert len(secrets) == 3
 
@@ -120,13 +121,15 @@ def test_a_new_press_office_is_created_with_its_cities(api: Flask, runner: Flask
     assert (token.role, token.label, token.publisher_id) == ("publisher", "CMS", office.id)
 
 
-def test_an_admin_token_writes_for_any_city(api: Flask, runner: FlaskCliRunner, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("api")
+def test_an_admin_token_writes_for_any_city(runner: FlaskCliRunner, client: FlaskClient) -> None:
     secret = create(runner, "--admin")
     response = client.post("/api/v1/releases", json={**RELEASE, "city": "muenchen"}, headers=bearer(secret))
     assert response.status_code == 201
 
 
-def test_a_journalist_token_cannot_write(api: Flask, runner: FlaskCliRunner, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("api")
+def test_a_journalist_token_cannot_write(runner: FlaskCliRunner, client: FlaskClient) -> None:
     secret = create(runner, "--journalist")
     problem_of(client.post("/api/v1/releases", json=RELEASE, headers=bearer(secret)), 403)
 
@@ -221,12 +224,13 @@ def test_bad_revoke_token_arguments_fail_with_a_message(
 
 
 @pytest.mark.skipif(bool(POSTGRES_URL), reason="runs the console script against an SQLite file")
+@pytest.mark.usefixtures("api")
 def test_the_console_script_prints_the_secret_alone_on_stdout(
-    api: Flask, app_config: dict[str, Any], client: FlaskClient
+    app_config: dict[str, Any], client: FlaskClient
 ) -> None:
     # The secret on stdout alone lets a script capture it: TOKEN=$(feedsvc create-token ...).
     env = {**os.environ, "FEEDSVC_DATABASE_URL": app_config["DATABASE_URL"]}
-    command = [sys.executable, "-c", "from feedsvc.console import main; main()", "create-token", "--admin"]
+    command = [sys.executable, "-c", "from feedsvc.__main__ import main; main()", "create-token", "--admin"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     secret = done.stdout.strip()

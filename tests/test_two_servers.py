@@ -43,7 +43,7 @@ def server(app: Flask, app_config: dict[str, Any]) -> Iterator[str]:
         "FEEDSVC_TAG_AUTHORITY": "feeds.example.test",
         "FEEDSVC_FEED_STATE_TTL": str(STATE_TTL),
     }
-    command = [sys.executable, "-m", "feedsvc.console", "serve", "--port", str(port), "--workers", "2"]
+    command = [sys.executable, "-m", "feedsvc.__main__", "serve", "--port", str(port), "--workers", "2"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:

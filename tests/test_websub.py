@@ -16,9 +16,11 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from feedsvc import db
-from feedsvc.models import HubCursor
-from feedsvc.store.feed_versions import micros
-from feedsvc.web.websub import post_form, run_cycle
+from feedsvc.models import DeliveryTarget
+from feedsvc.store.changes import micros
+from feedsvc.store.outbox import websub_target
+from feedsvc.worker.delivery import Channels, Settings, run_cycle
+from feedsvc.worker.websub import post_form
 from tests.conftest import BASE_URL, AppFactory, FakeClock
 from tests.factories import add_release, make_catalog, retract
 
@@ -71,7 +73,8 @@ def hub_app(make_app: AppFactory, hub: RecordingHub) -> Flask:
 
 def cycle(app: Flask, clock: FakeClock) -> None:
     with app.app_context():
-        run_cycle(db.session(), app.config["HUB_URLS"], BASE_URL, micros(clock.now), post_form)
+        settings = Settings(base_url=BASE_URL, hubs=tuple(app.config["HUB_URLS"]))
+        run_cycle(db.session(), settings, micros(clock.now), Channels(post=post_form))
         db.session().close()
 
 
@@ -129,8 +132,8 @@ def test_a_failing_hub_is_retried_with_backoff_and_loses_nothing(
     cycle(hub_app, clock)
     assert hub.topics() == [], "second failure"
     with hub_app.app_context():
-        cursor = db.session().get(HubCursor, hub.url)
-        assert cursor is not None and cursor.failures == 2 and "500" in cursor.last_error
+        target = db.session().get(DeliveryTarget, websub_target(hub.url))
+        assert target is not None and target.attempts == 2 and "500" in target.last_error
     clock.advance(seconds=2)
     cycle(hub_app, clock)
     assert sorted(hub.topics()) == sorted(subject_feeds(*ROSENHEIM_KULTUR))
@@ -162,7 +165,7 @@ def test_the_ping_fires_when_an_embargo_runs_out(hub_app: Flask, hub: RecordingH
     assert b"Sperrfrist" in hub_app.test_client().get("/cities/rosenheim/feed.atom").data
 
 
-def test_notify_command_runs_one_cycle(hub_app: Flask, hub: RecordingHub) -> None:
+def test_notify_command_runs_one_cycle(hub_app: Flask) -> None:
     runner: FlaskCliRunner = hub_app.test_cli_runner()
     assert runner.invoke(args=["notify", "--once"]).exit_code == 0
     add_release(hub_app, title="Über die Kommandozeile", minutes_ago=0)

@@ -1,4 +1,4 @@
-"""Alembic migrations of the feedsvc schema, run from code by `feedsvc.schema` (no alembic.ini).
+"""Alembic migrations of the feedsvc schema, run from code by `runner` (no alembic.ini).
 
 The models (`feedsvc.models`) and these migrations must agree; a test compares them.
 The full-text search objects are backend-specific (a generated tsvector column and

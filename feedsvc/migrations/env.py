@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection `feedsvc.schema` hands in, inside its transaction."""
+"""Alembic environment: runs on the connection `runner` hands in, inside its transaction."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from feedsvc.models import Base
 def run_migrations_online() -> None:
     connection = context.config.attributes.get("connection")
     if not isinstance(connection, Connection):
-        raise RuntimeError("feedsvc migrations run through feedsvc.schema (or `feedsvc migrate`)")
+        raise RuntimeError("feedsvc migrations run through feedsvc.migrations.runner (or `feedsvc migrate`)")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

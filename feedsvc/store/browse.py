@@ -1,9 +1,9 @@
-"""Reads for people browsing releases: what else to read, how many releases each
-topic or city has (from the counts every write keeps, never by reading the
-releases), and the releases a press office may manage.
+"""Reads for people browsing releases: what else to read, the releases a press
+office may manage (its own, embargoed and retracted ones too), and what search
+engines are told of (the sitemaps).
 
 Like the rest of the store: the session and `now` come from the caller, nothing
-commits here. Imports models and the other store modules only.
+commits here.
 """
 
 from __future__ import annotations
@@ -12,113 +12,150 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Row, Select, case, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from feedsvc.models import City, Release, ReleaseTopic, Topic
-from feedsvc.store import feed_versions
-from feedsvc.store.releases import newest_visible_ids, releases_by_ids
+from feedsvc.models import Release, ReleaseTopic
+from feedsvc.store.releases import newer_visible_ids, newest_visible_ids, releases_by_ids
 from feedsvc.store.scope import Cursor, Scope
 
-# How far back each related-release walk looks: enough to rank, bounded per topic.
-_RELATED_CANDIDATES = 20
+# How many neighbours each related-release walk takes on either side of the release.
+RELATED_NEIGHBOURS = 8
 
 
 def related_visible(session: Session, release: Release, now: datetime, limit: int = 4) -> list[Release]:
-    """Visible releases sharing topics or the city with `release`, most in common first.
+    """Visible releases sharing topics or the city with `release`, most in common first,
+    then those nearest to it in time.
 
-    One bounded index walk per topic and one for the city, so the cost does not
-    grow with the table. A release scores one point per shared topic and one for
-    the same city; ties go to the newer one.
+    The candidates are the release's neighbours in time, just before and just after
+    it, on the indexes the feeds walk: each of its topics (`release_topics(topic_id,
+    published_at, release_id)`), each of its topics in its city (`release_topics(city_id,
+    topic_id, …)`) and its city (`releases(city_id, published_at, id)`). That is at most
+    2 × (2 × topics + 1) walks of `RELATED_NEIGHBOURS` rows, however large the archive,
+    and a release from years ago finds its own neighbours across the whole archive, not
+    the newest releases of its city. Each candidate is then scored exactly, one point per
+    shared topic and one for the same city, in one read of the candidates' topic links.
     """
-    scores: dict[int, int] = {}
-    scopes = [Scope(topic_id=link.topic_id) for link in release.topic_links]
+    here = Cursor(release.published_at, release.id)
+    topic_ids = [link.topic_id for link in release.topic_links]
+    scopes = [Scope(topic_id=topic_id) for topic_id in topic_ids]
+    scopes += [Scope(city_id=release.city_id, topic_id=topic_id) for topic_id in topic_ids]
     scopes.append(Scope(city_id=release.city_id))
+    candidates: set[int] = set()
     for scope in scopes:
-        for release_id in newest_visible_ids(session, scope, now, _RELATED_CANDIDATES):
-            scores[release_id] = scores.get(release_id, 0) + 1
-    scores.pop(release.id, None)
-    found = releases_by_ids(session, list(scores))
-    found.sort(key=lambda other: (scores[other.id], other.published_at, other.id), reverse=True)
-    return found[:limit]
+        candidates.update(newest_visible_ids(session, scope, now, RELATED_NEIGHBOURS, after=here))
+        if release.published_at < now:
+            candidates.update(newer_visible_ids(session, scope, now, RELATED_NEIGHBOURS, before=here))
+    candidates.discard(release.id)
+    if not candidates:
+        return []
+    shared: dict[int, int] = {}
+    if topic_ids:
+        links = (
+            select(ReleaseTopic.release_id, func.count())
+            .where(ReleaseTopic.release_id.in_(candidates), ReleaseTopic.topic_id.in_(topic_ids))
+            .group_by(ReleaseTopic.release_id)
+        )
+        shared = {release_id: int(count) for release_id, count in session.execute(links)}
+    query = select(Release.id, Release.city_id, Release.published_at).where(Release.id.in_(candidates))
+    rows = session.execute(query).all()
+
+    def rank(row: tuple[int, int, datetime]) -> tuple[int, float, int]:
+        other_id, city_id, published_at = row
+        score = shared.get(other_id, 0) + (city_id == release.city_id)
+        distance = abs((published_at - release.published_at).total_seconds())
+        return (-score, distance, -other_id)
+
+    ranked = sorted(rows, key=rank)
+    return releases_by_ids(session, [other_id for other_id, _, _ in ranked[:limit]])
 
 
 @dataclass(frozen=True)
-class _Pending:
-    """Releases still under embargo: kept counts include them, readers must not see them.
-    There are few at any time, so they are read whole."""
+class ListedRelease:
+    """What a sitemap says of a release page: where it is, and when it last changed."""
 
-    releases: list[tuple[int, int]]  # (city_id, region_id)
-    links: list[tuple[int, int]]  # (city_id, topic_id)
+    id: int
+    slug: str
+    title: str
+    language: str
+    published_at: datetime
+    updated_at: datetime
 
-    def in_scope(self, scope: Scope) -> int:
-        if scope.topic_id is not None:
-            return sum(
-                1
-                for city_id, topic_id in self.links
-                if topic_id == scope.topic_id and scope.city_id in (None, city_id)
-            )
-        return sum(
-            1
-            for city_id, region_id in self.releases
-            if scope.city_id in (None, city_id) and scope.region_id in (None, region_id)
-        )
+    @property
+    def last_modified(self) -> datetime:
+        # An embargoed release written before its instant changed, for readers, at the instant.
+        return max(self.published_at, self.updated_at)
 
 
-def _pending(session: Session, now: datetime) -> _Pending:
-    query = select(Release.id, Release.city_id, Release.region_id).where(
-        Release.published_at > now, Release.retracted_at.is_(None)
+@dataclass(frozen=True)
+class RangeState:
+    """What a range of release ids shows now, in three numbers read without reading the
+    rows' text: the sitemap of the range changes exactly when one of them does."""
+
+    visible: int
+    last_updated: datetime | None
+    next_lift: datetime | None
+
+
+def _listed(query_rows: Sequence[Row[int, str, str, str, datetime, datetime]]) -> list[ListedRelease]:
+    return [ListedRelease(*row) for row in query_rows]
+
+
+_LISTED_COLUMNS = (
+    Release.id,
+    Release.slug,
+    Release.title,
+    Release.language,
+    Release.published_at,
+    Release.updated_at,
+)
+
+
+def listed_query(now: datetime, first_id: int, end_id: int) -> Select[int, str, str, str, datetime, datetime]:
+    """The visible releases with ids from `first_id` up to (not including) `end_id`, by id:
+    one range of the primary key, whatever the size of the table."""
+    return (
+        select(*_LISTED_COLUMNS)
+        .where(Release.id >= first_id, Release.id < end_id)
+        .where(Release.published_at <= now, Release.retracted_at.is_(None))
+        .order_by(Release.id)
     )
-    rows = session.execute(query).all()
-    links = session.execute(
-        select(ReleaseTopic.city_id, ReleaseTopic.topic_id).where(
-            ReleaseTopic.release_id.in_([row.id for row in rows])
-        )
-    ).all()
-    return _Pending(
-        releases=[(row.city_id, row.region_id) for row in rows],
-        links=[(city_id, topic_id) for city_id, topic_id in links],
+
+
+def listed_releases(session: Session, now: datetime, first_id: int, end_id: int) -> list[ListedRelease]:
+    return _listed(session.execute(listed_query(now, first_id, end_id)).all())
+
+
+def range_state(session: Session, now: datetime, first_id: int, end_id: int) -> RangeState:
+    """How many releases of an id range are visible, when any row of it last changed
+    (a correction, a retraction), and when its next embargo lifts."""
+    held = Release.retracted_at.is_(None)
+    visible = (Release.published_at <= now) & held
+    pending = (Release.published_at > now) & held
+    query = select(
+        func.count(case((visible, 1), else_=None)),
+        func.max(Release.updated_at),
+        func.min(case((pending, Release.published_at), else_=None)),
+    ).where(Release.id >= first_id, Release.id < end_id)
+    count, last_updated, next_lift = session.execute(query).one()
+    return RangeState(int(count or 0), last_updated, next_lift)
+
+
+def last_release_id(session: Session) -> int:
+    """The highest release id there is (0: none), read from the end of the primary key."""
+    return int(session.scalar(select(func.max(Release.id))) or 0)
+
+
+def newest_listed(session: Session, now: datetime, since: datetime, limit: int) -> list[ListedRelease]:
+    """Visible releases published after `since`, newest first, at most `limit`: a walk of
+    `releases(published_at, id)` from `now` back to `since`."""
+    query = (
+        select(*_LISTED_COLUMNS)
+        .where(Release.published_at > since, Release.published_at <= now, Release.retracted_at.is_(None))
+        .order_by(Release.published_at.desc(), Release.id.desc())
+        .limit(limit)
     )
-
-
-def visible_total(session: Session, scope: Scope, now: datetime) -> int:
-    """Visible releases of a subject, from its kept count: no release is read."""
-    return feed_versions.release_count(session, scope) - _pending(session, now).in_scope(scope)
-
-
-def topic_counts(
-    session: Session, now: datetime, city_id: int | None = None, region_id: int | None = None
-) -> list[tuple[Topic, int]]:
-    """Topics with at least one visible release (in a city or region), by name.
-
-    A region's topics are summed over the cities in it now."""
-    pending = _pending(session, now)
-    cities: list[int] | None = None
-    if city_id is not None:
-        cities = [city_id]
-    elif region_id is not None:
-        cities = list(session.scalars(select(City.id).where(City.region_id == region_id)))
-    counts = feed_versions.topic_release_counts(session, cities)
-    for pending_city, topic_id in pending.links:
-        if cities is None or pending_city in cities:
-            counts[topic_id] = counts.get(topic_id, 0) - 1
-    shown = {topic_id: count for topic_id, count in counts.items() if count > 0}
-    topics = session.scalars(select(Topic).where(Topic.id.in_(shown)).order_by(Topic.name))
-    return [(topic, shown[topic.id]) for topic in topics]
-
-
-def city_counts(session: Session, now: datetime, topic_id: int | None = None) -> dict[int, int]:
-    """Number of visible releases per city id (of a topic); cities without any are absent."""
-    counts = feed_versions.city_release_counts(session, topic_id)
-    pending = _pending(session, now)
-    if topic_id is None:
-        for city_id, _region_id in pending.releases:
-            counts[city_id] = counts.get(city_id, 0) - 1
-    else:
-        for city_id, pending_topic in pending.links:
-            if pending_topic == topic_id:
-                counts[city_id] = counts.get(city_id, 0) - 1
-    return {city_id: count for city_id, count in counts.items() if count > 0}
+    return _listed(session.execute(query).all())
 
 
 def releases_in_cities(

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from feedsvc.models import City, Publisher, Region, Release, Topic
-from feedsvc.store import feed_versions
+from feedsvc.store import changes, counts, keys
 from feedsvc.store.scope import Scope
 
 
@@ -61,7 +61,7 @@ def _catalog_changed(session: Session, row: object, values: dict[str, object]) -
     for name, value in values.items():
         setattr(row, name, value)
     session.add(row)
-    feed_versions.bump(session, [feed_versions.CATALOG_KEY], datetime.now(UTC))
+    changes.bump(session, [keys.CATALOG_KEY], datetime.now(UTC), event="catalog")
 
 
 def upsert_region(session: Session, slug: str, name: str, state: str) -> Region:
@@ -76,11 +76,15 @@ def upsert_city(session: Session, slug: str, name: str, state: str, region: Regi
         # Releases carry a copy of their city's region (for region feeds): move them along,
         # and their count from the old region to the new one.
         session.execute(update(Release).where(Release.city_id == city.id).values(region_id=region.id))
-        held = feed_versions.release_count(session, Scope(city_id=city.id))
-        old_key = feed_versions.scope_key(Scope(region_id=city.region_id))
-        new_key = feed_versions.scope_key(Scope(region_id=region.id))
-        feed_versions.bump(
-            session, [old_key, new_key], datetime.now(UTC), counted={old_key: -held, new_key: held}
+        held = counts.release_count(session, Scope(city_id=city.id))
+        old_key = keys.scope_key(Scope(region_id=city.region_id))
+        new_key = keys.scope_key(Scope(region_id=region.id))
+        changes.bump(
+            session,
+            [old_key, new_key],
+            datetime.now(UTC),
+            counted={old_key: -held, new_key: held},
+            event="catalog",
         )
     _catalog_changed(session, city, {"name": name, "state": state, "region": region, "ags": ags})
     return city
@@ -110,3 +114,15 @@ def office_of_city(session: Session, city: City, now: datetime) -> Publisher:
         return existing[0]
     name = f"Pressestelle {city.name}"
     return publisher_by_name(session, name) or upsert_publisher(session, name, [city], now)
+
+
+def subject_rows(session: Session, key: str) -> tuple[City | None, Topic | None, Region | None] | None:
+    """The city, topic and region a subject key names, or None when one of them is gone."""
+    scope = keys.scope_of_key(key)
+    city = session.get(City, scope.city_id) if scope.city_id is not None else None
+    topic = session.get(Topic, scope.topic_id) if scope.topic_id is not None else None
+    region = session.get(Region, scope.region_id) if scope.region_id is not None else None
+    named = zip((city, topic, region), (scope.city_id, scope.topic_id, scope.region_id), strict=True)
+    if any(row is None for row, row_id in named if row_id is not None):
+        return None
+    return city, topic, region

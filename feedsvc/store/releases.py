@@ -2,7 +2,8 @@
 creating, changing and retracting one.
 
 "Visible" means published (`published_at <= now`) and not retracted. Every read
-takes `now` from the caller, so embargoes follow one controllable clock.
+takes `now` from the caller, so embargoes follow one controllable clock. Writes
+take plain values (`feedsvc.store.release_fields`), checked by their caller.
 """
 
 from __future__ import annotations
@@ -15,18 +16,27 @@ from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from feedsvc.models import City, Publisher, Release, ReleaseImage, ReleaseTopic, Topic
-from feedsvc.schemas import FieldError, ImageIn, ReleaseIn, ReleasePatch
-from feedsvc.store import feed_versions
+from feedsvc.paths import release_slug
+from feedsvc.store import changes, keys
 from feedsvc.store.catalog import city_by_slug, topics_by_slugs
+from feedsvc.store.release_fields import UNCHANGED, ContactFields, ImageFields, ReleaseFields, ReleaseUpdate
 from feedsvc.store.scope import Cursor, Scope
 from feedsvc.store.search import Search, matching
-from feedsvc.text import plain_text, summary_from_html
+from feedsvc.text import html_text, summary_from_html
 
 
 @dataclass(frozen=True)
 class References:
     city: City
     topics: list[Topic]
+
+
+@dataclass(frozen=True)
+class UnknownReferences:
+    """The slugs a release names that match no city or topic."""
+
+    city: str | None  # None: the city is known
+    topics: tuple[tuple[int, str], ...]  # (position in the list named, slug)
 
 
 def release_by_id(session: Session, release_id: int) -> Release | None:
@@ -40,27 +50,32 @@ def release_by_external_id(session: Session, publisher_id: int, external_id: str
 
 @dataclass(frozen=True)
 class PriorRelease:
-    """The release an earlier POST with the same external_id made for a press office.
+    """The release an earlier publish with the same external_id made for a press office.
 
-    A retried POST (the API's, a form sent twice) must not publish twice: the same
-    content, still published, is a retry, answered as the first POST was; anything
-    else (changed content, a release retracted since) conflicts with it.
+    A retried publish (the API's, a form sent twice) must not publish twice: the same
+    content, still published, is a retry (`is_retry`), answered as the first publish
+    was; anything else (changed content, a release retracted since) conflicts with it,
+    or, for an import, is replaced by it.
     """
 
     release: Release
-    is_retry: bool
+    same_content: bool
+
+    @property
+    def is_retry(self) -> bool:
+        return self.same_content and self.release.retracted_at is None
 
 
-def prior_release(session: Session, publisher: Publisher, data: ReleaseIn) -> PriorRelease | None:
-    """The release `data`'s external_id already made for `publisher`, or None (also without one)."""
-    if data.external_id is None or publisher.id is None:
+def prior_release(
+    session: Session, publisher: Publisher, external_id: str | None, content_hash: str
+) -> PriorRelease | None:
+    """The release `external_id` already made for `publisher`, or None (also without one)."""
+    if external_id is None or publisher.id is None:
         return None
-    existing = release_by_external_id(session, publisher.id, data.external_id)
+    existing = release_by_external_id(session, publisher.id, external_id)
     if existing is None:
         return None
-    return PriorRelease(
-        existing, existing.retracted_at is None and existing.content_hash == data.content_hash()
-    )
+    return PriorRelease(existing, same_content=existing.content_hash == content_hash)
 
 
 @dataclass(frozen=True)
@@ -125,15 +140,29 @@ def newest_visible_ids(
     return list(session.scalars(query.limit(limit)))
 
 
+def newer_visible_positions(
+    session: Session, scope: Scope, now: datetime, limit: int, before: Cursor, search: Search | None = None
+) -> list[Cursor]:
+    """The positions of the `limit` visible releases just newer than `before`, nearest
+    first: the same index walked forwards from the cursor."""
+    walk = _visible(session, scope, now, search)
+    query = (
+        walk.query.with_only_columns(walk.release_id, walk.published_at)
+        .where(walk.position() > tuple_(before.published_at, before.release_id))
+        .order_by(walk.published_at, walk.release_id)
+    )
+    return [
+        Cursor(published_at, release_id) for release_id, published_at in session.execute(query.limit(limit))
+    ]
+
+
 def newer_visible_ids(
     session: Session, scope: Scope, now: datetime, limit: int, before: Cursor, search: Search | None = None
 ) -> list[int]:
-    """Ids of the visible releases just newer than `before`, newest first (an
-    RFC 5005 `previous` page): the same index walked forwards from the cursor."""
-    walk = _visible(session, scope, now, search)
-    query = walk.query.where(walk.position() > tuple_(before.published_at, before.release_id))
-    query = query.order_by(walk.published_at, walk.release_id)
-    return list(reversed(session.scalars(query.limit(limit)).all()))
+    """Ids of the `limit` visible releases just newer than `before`, newest first (an
+    RFC 5005 `previous` page: the releases next to the cursor, however many are newer)."""
+    positions = newer_visible_positions(session, scope, now, limit, before, search)
+    return [position.release_id for position in reversed(positions)]
 
 
 def releases_by_ids(session: Session, ids: Sequence[int]) -> list[Release]:
@@ -166,18 +195,13 @@ def is_visible(release: Release, now: datetime) -> bool:
 
 def resolve_references(
     session: Session, city_slug: str, topic_slugs: Sequence[str]
-) -> References | list[FieldError]:
-    """The city and topics that a release names, or an error per unknown slug."""
-    errors: list[FieldError] = []
+) -> References | UnknownReferences:
+    """The city and topics that a release names, or the slugs of those that are unknown."""
     city = city_by_slug(session, city_slug)
-    if city is None:
-        errors.append(FieldError(field="city", message=f"unknown city '{city_slug}'"))
     known = topics_by_slugs(session, topic_slugs)
-    for index, slug in enumerate(topic_slugs):
-        if slug not in known:
-            errors.append(FieldError(field=f"topics.{index}", message=f"unknown topic '{slug}'"))
-    if errors or city is None:
-        return errors
+    unknown_topics = tuple((index, slug) for index, slug in enumerate(topic_slugs) if slug not in known)
+    if city is None or unknown_topics:
+        return UnknownReferences(city=None if city is not None else city_slug, topics=unknown_topics)
     return References(city=city, topics=[known[slug] for slug in topic_slugs])
 
 
@@ -185,82 +209,107 @@ def create_release(
     session: Session,
     *,
     publisher: Publisher,
-    data: ReleaseIn,
+    fields: ReleaseFields,
     refs: References,
     now: datetime,
     tag_authority: str,
 ) -> Release:
     """Adds a release; its guid is a tag URI (RFC 4151) fixed forever at creation."""
-    published_at = data.published_at or now
+    published_at = fields.published_at or now
     release = Release(
         publisher=publisher,
         publisher_id=publisher.id,
-        external_id=data.external_id,
-        content_hash=data.content_hash(),
+        external_id=fields.external_id,
+        content_hash=fields.content_hash,
         created_at=now,
         updated_at=now,
         revision=1,
         published_at=published_at,
-        title=data.title,
-        body_html=data.body,
-        body_text=plain_text(data.body),
-        summary=data.summary or summary_from_html(data.body),
-        summary_derived=not data.summary,
-        author=data.author or publisher.name,
-        language=data.language,
-        correction_note=data.correction_note,
+        title=fields.title,
+        # Fixed here for good: a corrected title keeps the release's link.
+        slug=release_slug(fields.title),
+        body_html=fields.body_html,
+        body_text=html_text(fields.body_html),
+        summary=fields.summary or summary_from_html(fields.body_html),
+        summary_derived=not fields.summary,
+        author=fields.author or publisher.name,
+        language=fields.language,
+        correction_note=fields.correction_note,
+        source_url=fields.source_url,
         # Unique placeholder until the id is known; replaced before commit.
-        guid=f"pending:{publisher.id}:{data.content_hash()}:{now.timestamp()}",
+        guid=f"pending:{publisher.id}:{fields.content_hash}:{now.timestamp()}",
     )
-    _apply_contact_and_links(release, data)
+    _set_contact(release, fields.contact)
     _set_city_and_topics(release, refs)
-    _set_images(release, data.images)
+    _set_images(release, fields.images)
     session.add(release)
     session.flush()
     release.guid = f"tag:{tag_authority},{now:%Y-%m-%d}:release:{release.id}"
-    keys = feed_versions.release_keys(release)
-    feed_versions.bump(session, keys, now, embargo_until=release.published_at, counted=dict.fromkeys(keys, 1))
+    touched = keys.release_keys(release)
+    changes.bump(
+        session,
+        touched,
+        now,
+        embargo_until=release.published_at,
+        counted=dict.fromkeys(touched, 1),
+        event="published",
+        release_id=release.id,
+        deliver_at=release.published_at,  # nobody hears of an embargoed release before its instant
+    )
     session.flush()
     return release
 
 
 def update_release(
-    session: Session, release: Release, patch: ReleasePatch, refs: References, now: datetime
+    session: Session, release: Release, update: ReleaseUpdate, refs: References, now: datetime
 ) -> Release:
-    """Applies the fields given in `patch`; bumps `updated_at` and `revision`."""
-    keys_before = feed_versions.release_keys(release)
-    given = patch.model_fields_set
-    if "title" in given and patch.title is not None:
-        release.title = patch.title
-    if "body" in given and patch.body is not None:
-        release.body_html = patch.body
-        release.body_text = plain_text(patch.body)
-        if "summary" not in given and release.summary_derived:
-            release.summary = summary_from_html(patch.body)
-    if "summary" in given:
-        release.summary = patch.summary or summary_from_html(release.body_html)
-        release.summary_derived = not patch.summary
-    if "published_at" in given and patch.published_at is not None:
-        release.published_at = patch.published_at
-    if "author" in given:
-        release.author = patch.author or release.publisher.name
-    if "language" in given and patch.language is not None:
-        release.language = patch.language
-    if "correction_note" in given:
-        release.correction_note = patch.correction_note
-    if "images" in given:
-        _set_images(release, patch.images or [])
-    _apply_contact_and_links(release, patch)
+    """Applies the fields of `update` that are not UNCHANGED; bumps `updated_at` and `revision`."""
+    keys_before = keys.release_keys(release)
+    was_visible = is_visible(release, now)
+    if update.title is not UNCHANGED:
+        release.title = update.title
+    if update.body_html is not UNCHANGED:
+        release.body_html = update.body_html
+        release.body_text = html_text(update.body_html)
+        if update.summary is UNCHANGED and release.summary_derived:
+            release.summary = summary_from_html(update.body_html)
+    if update.summary is not UNCHANGED:
+        release.summary = update.summary or summary_from_html(release.body_html)
+        release.summary_derived = not update.summary
+    if update.published_at is not UNCHANGED:
+        release.published_at = update.published_at
+    if update.author is not UNCHANGED:
+        release.author = update.author or release.publisher.name
+    if update.language is not UNCHANGED:
+        release.language = update.language
+    if update.correction_note is not UNCHANGED:
+        release.correction_note = update.correction_note
+    if update.images is not UNCHANGED:
+        _set_images(release, update.images)
+    if update.source_url is not UNCHANGED:
+        release.source_url = update.source_url
+    if update.contact is not UNCHANGED:
+        _set_contact(release, update.contact)
+    if update.content_hash is not UNCHANGED:
+        release.content_hash = update.content_hash
     _set_city_and_topics(release, refs)
     release.updated_at = max(now, release.updated_at)
     release.revision += 1
-    keys_after = feed_versions.release_keys(release)
+    keys_after = keys.release_keys(release)
     # A release moved to another city or topics leaves the old subjects' counts.
     counted = dict.fromkeys(keys_before - keys_after, -1) | dict.fromkeys(keys_after - keys_before, 1)
     if release.retracted_at is not None:
         counted = {}  # a retracted release is counted nowhere
-    feed_versions.bump(
-        session, keys_before | keys_after, now, embargo_until=release.published_at, counted=counted
+    changes.bump(
+        session,
+        keys_before | keys_after,
+        now,
+        embargo_until=release.published_at,
+        counted=counted,
+        event="corrected",
+        release_id=release.id,
+        # What readers saw changes now; a release nobody saw yet is delivered at its instant.
+        deliver_at=now if was_visible else release.published_at,
     )
     session.flush()
     return release
@@ -269,11 +318,20 @@ def update_release(
 def retract_release(session: Session, release: Release, now: datetime) -> Release:
     """Marks a release retracted. The row stays, for the record and for tombstones."""
     held = release.retracted_at is None
+    was_visible = is_visible(release, now)
     release.retracted_at = now
     release.updated_at = max(now, release.updated_at)
     release.revision += 1
-    keys = feed_versions.release_keys(release)
-    feed_versions.bump(session, keys, now, counted=dict.fromkeys(keys, -1 if held else 0))
+    touched = keys.release_keys(release)
+    changes.bump(
+        session,
+        touched,
+        now,
+        counted=dict.fromkeys(touched, -1 if held else 0),
+        event="retracted",
+        release_id=release.id,
+        deliver_at=now if was_visible else release.published_at,
+    )
     session.flush()
     return release
 
@@ -295,15 +353,10 @@ def recently_retracted(session: Session, scope: Scope, since: datetime) -> list[
     return list(session.scalars(query.order_by(Release.retracted_at.desc(), Release.id.desc()).limit(200)))
 
 
-def _apply_contact_and_links(release: Release, data: ReleaseIn | ReleasePatch) -> None:
-    given = data.model_fields_set
-    if "source_url" in given:
-        release.source_url = data.source_url
-    if "contact" in given:
-        contact = data.contact
-        release.contact_name = contact.name if contact else None
-        release.contact_email = contact.email if contact else None
-        release.contact_phone = contact.phone if contact else None
+def _set_contact(release: Release, contact: ContactFields | None) -> None:
+    release.contact_name = contact.name if contact else None
+    release.contact_email = contact.email if contact else None
+    release.contact_phone = contact.phone if contact else None
 
 
 def _set_city_and_topics(release: Release, refs: References) -> None:
@@ -321,14 +374,14 @@ def _set_city_and_topics(release: Release, refs: References) -> None:
         link.published_at = release.published_at
 
 
-def _set_images(release: Release, images: Sequence[ImageIn]) -> None:
+def _set_images(release: Release, images: Sequence[ImageFields]) -> None:
     release.images = [
         ReleaseImage(
             position=position,
             url=image.url,
             caption=image.caption,
             credit=image.credit,
-            media_type=image.type,
+            media_type=image.media_type,
             length=image.length,
         )
         for position, image in enumerate(images)

@@ -41,7 +41,18 @@ _SEARCH_VECTOR = literal_column("releases.search_vector", TSVECTOR())
 
 
 class SearchError(ValueError):
-    """A query that cannot be searched for; the message says why, for a 400 answer."""
+    """A query that cannot be searched for; the message says why, for a 400 answer.
+
+    `reason` names the rule it breaks (`TOO_LONG`, `NOTHING_TO_FIND`, `TOO_MANY_WORDS`),
+    so that each surface can say so in its own language."""
+
+    TOO_LONG = "too_long"
+    NOTHING_TO_FIND = "nothing_to_find"
+    TOO_MANY_WORDS = "too_many_words"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -75,7 +86,7 @@ def parse_search(raw: str) -> Search | None:
     if not text:
         return None
     if len(text) > MAX_QUERY_LENGTH:
-        raise SearchError(f"q must be at most {MAX_QUERY_LENGTH} characters long")
+        raise SearchError(f"q must be at most {MAX_QUERY_LENGTH} characters long", SearchError.TOO_LONG)
     alternatives: list[Alternative] = []
     required: list[Term] = []
     excluded: list[Term] = []
@@ -92,9 +103,9 @@ def parse_search(raw: str) -> Search | None:
     # "Everything but X" has no index behind it: an alternative needs something to look for.
     usable = tuple(alternative for alternative in alternatives if alternative.required)
     if not usable:
-        raise SearchError("q must contain at least one word to search for")
+        raise SearchError("q must contain at least one word to search for", SearchError.NOTHING_TO_FIND)
     if sum(len(term.words) for alt in usable for term in alt.required + alt.excluded) > MAX_WORDS:
-        raise SearchError(f"q may contain at most {MAX_WORDS} words")
+        raise SearchError(f"q may contain at most {MAX_WORDS} words", SearchError.TOO_MANY_WORDS)
     return Search(text=text, alternatives=usable)
 
 

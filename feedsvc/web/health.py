@@ -1,6 +1,14 @@
-"""Database availability: `GET /healthz`, and 503 (not 500) while the database is unreachable.
+"""Database availability and delivery lag: `GET /healthz`, and 503 (not 500) while the
+database is unreachable.
 
-Feeds rendered before keep being served during an outage (feeds.py, `stale-if-error`);
+`/healthz` also reports how far behind the delivery worker is: per target (the caches
+to purge, each WebSub hub), how many changes it has not taken and how long the oldest
+of them has been due. Past `FEEDSVC_DELIVERY_LAG_ALERT` seconds it answers `degraded`
+with 503, so an alert fires when the worker is dead, stuck or a target keeps failing.
+`/healthz?only=database` leaves delivery out: for probes that take a server out of
+rotation (a cache's backend probe), which a hub that is down must not do.
+
+Feeds rendered before keep being served during an outage (`web.feeds`, `stale-if-error`);
 every other request that needs the database answers 503 with Retry-After. Nothing has
 to be restarted when the database returns: `pool_pre_ping` (db.make_engine) replaces
 the pool's dead connections on their next use.
@@ -8,12 +16,17 @@ the pool's dead connections on their next use.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask, Response, current_app, json, request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import Session
 
 from feedsvc import db
+from feedsvc.store import outbox
+from feedsvc.store.changes import micros
 from feedsvc.web.problems import PROBLEM_MEDIA_TYPE, problem
 
 blueprint = Blueprint("health", __name__)
@@ -36,18 +49,47 @@ def init_app(app: Flask) -> None:
 
 @blueprint.get("/healthz")
 def healthz() -> Response:
-    """200 when the database answers a read, 503 when it does not. Never cached."""
+    """200 when the database answers a read and delivery keeps up; 503 when the database
+    does not answer (problem+json) or delivery lags past the threshold (`degraded`). Never cached."""
     try:
         with db.engine().connect() as connection:
             revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        delivery = None if request.args.get("only") == "database" else delivery_status()
     except SQLAlchemyError as error:
         current_app.logger.warning("health check failed: %s", error)
-        response = problem(503, UNREACHABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        reason = db.outage_reason(error) if db.is_outage(error) else UNREACHABLE
+        response = problem(503, reason, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}, database=reason)
     else:
-        body = json.dumps({"status": "ok", "database": "ok", "schema": revision})
-        response = Response(body, content_type="application/json")
+        alert_after: float = current_app.config["DELIVERY_LAG_ALERT"]
+        degraded = delivery is not None and bool(alert_after) and delivery["lag_seconds"] > alert_after
+        body = {"status": "degraded" if degraded else "ok", "database": "ok", "schema": revision}
+        if delivery is not None:
+            body["delivery"] = delivery
+        response = Response(
+            json.dumps(body), status=503 if degraded else 200, content_type="application/json"
+        )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def delivery_status() -> dict[str, Any]:
+    """The delivery lag overall and per configured target, as /healthz reports it."""
+    config = current_app.config
+    names = outbox.target_names(config["CACHE_PURGE_URLS"], config["HUB_URLS"])
+    now_us = micros(config["CLOCK"]())
+    with Session(db.engine()) as session:
+        backlogs = outbox.backlog(session, names, now_us)
+    targets = {
+        backlog.name: {
+            "lag_seconds": round(backlog.lag_seconds(now_us), 3),
+            "pending": backlog.pending,
+            "attempts": backlog.attempts,
+            "last_error": backlog.last_error,
+        }
+        for backlog in backlogs
+    }
+    worst = max((round(backlog.lag_seconds(now_us), 3) for backlog in backlogs), default=0.0)
+    return {"lag_seconds": worst, "alert_after_seconds": config["DELIVERY_LAG_ALERT"], "targets": targets}
 
 
 def _database_error(error: SQLAlchemyError) -> Response:
@@ -59,4 +101,4 @@ def _database_error(error: SQLAlchemyError) -> Response:
     best = request.accept_mimetypes.best_match([PROBLEM_MEDIA_TYPE, "application/json", "text/html"])
     if best == "text/html" and not request.path.startswith("/api/"):
         return Response(_PAGE, status=503, content_type="text/html; charset=utf-8", headers=headers)
-    return problem(503, UNREACHABLE, headers=headers)
+    return problem(503, db.outage_reason(error), headers=headers)

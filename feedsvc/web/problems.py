@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response, json
 
-from feedsvc.schemas import FieldError
+from feedsvc.publishing.input import FieldError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 

@@ -1,14 +1,13 @@
-"""Absolute URLs of feedsvc's resources (CONTRACT §1). The only place that knows them."""
+"""Absolute URLs of feedsvc's resources: the base URL plus a path of `feedsvc.paths`."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from urllib.parse import urlencode
 
 from flask import current_app, request
 
-from feedsvc.models import City, Region, Release, Topic
-from feedsvc.text import slugify_de
+from feedsvc import paths
+from feedsvc.models import City, Release, Topic
 
 
 def base_url() -> str:
@@ -21,48 +20,26 @@ def absolute(path: str, params: dict[str, str] | None = None) -> str:
     return f"{base_url()}{path}{query}"
 
 
-def subject_path(city: City | None = None, topic: Topic | None = None, region: Region | None = None) -> str:
-    """Path of the HTML page of a feed's subject; '' for everything."""
-    if region is not None:
-        return f"/regions/{region.slug}"
-    if city is not None and topic is not None:
-        return f"/cities/{city.slug}/topics/{topic.slug}"
-    if city is not None:
-        return f"/cities/{city.slug}"
-    if topic is not None:
-        return f"/topics/{topic.slug}"
-    return ""
-
-
-def feed_path(subject: str, fmt: str) -> str:
-    return f"{subject}/feed.{fmt}"
-
-
-@lru_cache(maxsize=16384)
-def _title_slug(title: str) -> str:
-    # Transliterating a title costs ~50 µs; a feed page links 50 of them per render.
-    return slugify_de(title, max_length=60)
-
-
-def release_path(release: Release) -> str:
-    slug = _title_slug(release.title)
-    return f"/releases/{release.id}-{slug}" if slug else f"/releases/{release.id}"
+def asset_url(url: str, base: str | None = None) -> str:
+    """An image URL as it goes out: an absolute one as stored, a site path (the sample's
+    `/static/sample/…`) on `base`, by default the request's base URL, so it works on any port."""
+    return f"{base if base is not None else base_url()}{url}" if url.startswith("/") else url
 
 
 def release_url(release: Release) -> str:
-    return absolute(release_path(release))
+    return absolute(paths.release_path(release))
 
 
 def city_url(city: City) -> str:
-    return absolute(subject_path(city=city))
+    return absolute(paths.subject_path(city=city))
 
 
 def topic_url(topic: Topic) -> str:
-    return absolute(subject_path(topic=topic))
+    return absolute(paths.subject_path(topic=topic))
 
 
 def api_release_url(release: Release) -> str:
-    return absolute(f"/api/v1/releases/{release.id}")
+    return absolute(paths.api_release_path(release.id))
 
 
 def current_path_with(params: dict[str, str]) -> str:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-from feedsvc.text import plain_text
+from feedsvc.text import html_text
 
 revision = "0004"
 down_revision = "0003"
@@ -114,7 +114,7 @@ def _fill_body_text() -> None:
         rows = bind.execute(query.order_by(_releases.c.id).limit(_BATCH)).all()
         if not rows:
             return
-        texts = [{"row_id": row_id, "text": plain_text(html)} for row_id, html in rows]
+        texts = [{"row_id": row_id, "text": html_text(html)} for row_id, html in rows]
         update = _releases.update().where(_releases.c.id == sa.bindparam("row_id"))
         bind.execute(update.values(body_text=sa.bindparam("text")), texts)
         last_id = rows[-1][0]

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, json
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from feedsvc.schemas import ReleaseIn, ReleasePatch
+from feedsvc.publishing.input import ReleaseIn, ReleasePatch
 from feedsvc.web.api.representation import CityOut, Problem, RegionOut, ReleaseList, ReleaseOut, TopicOut
 from feedsvc.web.problems import PROBLEM_MEDIA_TYPE
 

@@ -1,4 +1,8 @@
-"""`/api/v1/releases`: list, read, publish, correct and retract releases (CONTRACT §2)."""
+"""`/api/v1/releases`: list, read, publish, correct and retract releases (docs/api.md#a-release).
+
+Writes are `feedsvc.publishing.service`'s; here its outcomes become HTTP answers,
+refusals and conflicts problem+json (docs/api.md#errors).
+"""
 
 from __future__ import annotations
 
@@ -8,41 +12,41 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, json, request
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from feedsvc import db
-from feedsvc.models import Publisher, Release, Token
-from feedsvc.schemas import ReleaseIn, ReleasePatch, field_errors, parse_datetime
-from feedsvc.store import catalog
-from feedsvc.store.releases import (
-    References,
-    create_release,
-    is_visible,
-    newest_visible_ids,
-    prior_release,
-    release_by_id,
-    releases_by_ids,
-    resolve_references,
-    retract_release,
-    update_release,
+from feedsvc.publishing.input import ReleaseIn, ReleasePatch, field_errors, parse_datetime
+from feedsvc.publishing.service import (
+    Conflict,
+    ConflictReason,
+    Publishing,
+    RefusalKind,
+    Refused,
+    live_release,
+    unknown_names,
 )
-from feedsvc.store.scope import Cursor, Scope
+from feedsvc.publishing.writers import TokenWriter
+from feedsvc.store import catalog
+from feedsvc.store.releases import is_visible, newest_visible_ids, releases_by_ids
+from feedsvc.store.scope import Cursor, Scope, decode_cursor, encode_cursor
 from feedsvc.store.search import Search, SearchError, parse_search
 from feedsvc.store.tokens import may_write_city
 from feedsvc.web import urls
 from feedsvc.web.api.representation import ReleaseList, release_out
-from feedsvc.web.api.requests import Refusal, bearer_token, json_object, require_writer
-from feedsvc.web.feed_content import decode_cursor, encode_cursor
+from feedsvc.web.api.requests import Refusal, json_object, require_writer
+from feedsvc.web.auth import bearer_token
 from feedsvc.web.problems import problem
 
+# Release ids beyond the database's integer are refused by `live_release` (404), not by the
+# routes' converter: werkzeug answers 405 instead of 404 when a converter's `max` fails.
 blueprint = Blueprint("api_releases", __name__, url_prefix="/api/v1/releases")
 
-# releases.id is an INTEGER column, 32 bits on PostgreSQL: a larger id cannot exist, and the
-# databases refuse to even compare with it. (Checked in the view, not by the route's converter:
-# werkzeug answers 405 instead of 404 when a converter's `max` fails.)
-MAX_ID = 2**31 - 1
-# A retry after losing a unique constraint to a concurrent request finds the winner's row.
-_CREATE_ATTEMPTS = 3
+_STATUS_OF_REFUSAL = {
+    RefusalKind.UNKNOWN_REFERENCES: 422,
+    RefusalKind.CITY_OUT_OF_SCOPE: 403,
+    RefusalKind.RELEASE_OUT_OF_SCOPE: 403,
+    RefusalKind.NO_SUCH_RELEASE: 404,
+    RefusalKind.RETRACTED: 410,
+}
 
 
 def _now() -> datetime:
@@ -59,58 +63,38 @@ def _validate(model: type[ReleaseIn] | type[ReleasePatch], body: dict[str, Any])
     try:
         return model.model_validate(body)
     except ValidationError as error:
-        raise Refusal(problem(422, "some fields are invalid", errors=field_errors(error))) from None
+        errors = field_errors(error)
+        # Unknown cities and topics too, at once, not in a second round (docs/api.md#errors).
+        refused = {item.field for item in errors}
+        errors += [item for item in unknown_names(db.session(), body) if item.field not in refused]
+        order = list(model.model_fields)
+        errors.sort(key=lambda item: _field_position(order, item.field))
+        raise Refusal(problem(422, "some fields are invalid", errors=errors)) from None
 
 
-def _references(city: str, topics: list[str]) -> References:
-    refs = resolve_references(db.session(), city, topics)
-    if not isinstance(refs, References):
-        raise Refusal(problem(422, "some fields name unknown cities or topics", errors=refs))
-    return refs
+def _field_position(order: list[str], field: str) -> int:
+    name = field.partition(".")[0]
+    return order.index(name) if name in order else len(order)
 
 
-def _check_scope(token: Token, refs: References) -> None:
-    if not may_write_city(token, refs.city):
-        raise Refusal(problem(403, f"this token may not publish for the city '{refs.city.slug}'"))
+def _publishing() -> Publishing:
+    return Publishing(db.session(), now=_now(), tag_authority=current_app.config["TAG_AUTHORITY"])
 
 
-def _publisher(token: Token, refs: References) -> Publisher:
-    if token.publisher is not None:
-        return token.publisher
-    # An admin token publishes in the name of the city's own press office.
-    return catalog.office_of_city(db.session(), refs.city, _now())
+def _refusal(refused: Refused) -> Refusal:
+    """Ends the request with the refusal as problem+json."""
+    return Refusal(problem(_STATUS_OF_REFUSAL[refused.kind], refused.message, errors=refused.errors))
 
 
-def _visible_release(release_id: int) -> Release:
-    release = release_by_id(db.session(), release_id) if release_id <= MAX_ID else None
-    if release is None:
-        raise Refusal(problem(404, f"no release with id {release_id}"))
-    if release.retracted_at is not None:
-        raise Refusal(problem(410, f"release {release_id} was retracted"))
-    return release
-
-
-def _writable_release(release_id: int, token: Token) -> Release:
-    release = _visible_release(release_id)
-    if not may_write_city(token, release.city):
-        raise Refusal(problem(403, f"this token may not change releases of '{release.city.slug}'"))
-    return release
-
-
-def _idempotent_answer(publisher: Publisher, data: ReleaseIn) -> Response | None:
-    """The answer to a retried POST, or None when the external_id is new."""
-    prior = prior_release(db.session(), publisher, data)
-    if prior is None:
-        return None
-    if prior.is_retry:
-        return _json(release_out(prior.release))
-    existing = prior.release
-    if existing.retracted_at is not None:
-        # A 200 would tell the client its release is published; a new row would break the
-        # one-release-per-external_id promise. The publisher must choose a new external_id.
-        detail = f"external_id '{data.external_id}' belonged to release {existing.id}, which was retracted"
+def _conflict(conflict: Conflict) -> Response:
+    existing = conflict.existing
+    if conflict.reason is ConflictReason.RETRACTED:
+        # The publisher must choose a new external_id (docs/api.md#retries).
+        detail = (
+            f"external_id '{existing.external_id}' belonged to release {existing.id}, which was retracted"
+        )
     else:
-        detail = f"external_id '{data.external_id}' is already release {existing.id} with other content"
+        detail = f"external_id '{existing.external_id}' is already release {existing.id} with other content"
     return problem(409, detail, existing_id=existing.id, existing_url=urls.api_release_url(existing))
 
 
@@ -124,35 +108,22 @@ def _refused(refusal: Refusal) -> Response:
 def publish() -> Response:
     token = require_writer()
     data: ReleaseIn = _validate(ReleaseIn, json_object())
-    session = db.session()
-    authority = current_app.config["TAG_AUTHORITY"]
-    for attempt in range(1, _CREATE_ATTEMPTS + 1):
-        db.begin_writing(session)
-        refs = _references(data.city, data.topics)
-        _check_scope(token, refs)
-        publisher = _publisher(token, refs)
-        if (answer := _idempotent_answer(publisher, data)) is not None:
-            return answer
-        try:
-            release = create_release(
-                session, publisher=publisher, data=data, refs=refs, now=_now(), tag_authority=authority
-            )
-            session.commit()
-        except IntegrityError:
-            # A concurrent request won a unique constraint between our check and our insert:
-            # the same external_id (the next pass answers it as a retry), the admin's new
-            # press office, or the provisional guid. Everything of this pass is rolled back
-            # (by the next pass's begin_writing).
-            if attempt == _CREATE_ATTEMPTS:
-                raise
-            continue
-        return _json(release_out(release), 201, {"Location": urls.api_release_url(release)})
-    raise AssertionError("unreachable")  # pragma: no cover
+    outcome = _publishing().publish(TokenWriter(token), data)
+    if isinstance(outcome, Refused):
+        raise _refusal(outcome)
+    if isinstance(outcome, Conflict):
+        return _conflict(outcome)
+    release = outcome.release
+    if not outcome.created:
+        return _json(release_out(release))  # a retry, answered with the release it made
+    return _json(release_out(release), 201, {"Location": urls.api_release_url(release)})
 
 
 @blueprint.get("/<int:release_id>")
 def read(release_id: int) -> Response:
-    release = _visible_release(release_id)
+    release = live_release(db.session(), release_id)
+    if isinstance(release, Refused):
+        raise _refusal(release)
     if not is_visible(release, _now()):
         token = bearer_token()
         if token is None or not (token.role == "journalist" or may_write_city(token, release.city)):
@@ -162,35 +133,29 @@ def read(release_id: int) -> Response:
 
 @blueprint.patch("/<int:release_id>")
 def correct(release_id: int) -> Response:
-    token = require_writer()
+    writer = TokenWriter(require_writer())
+    publishing = _publishing()
     # Refused before the body is judged: a caller outside the scope learns nothing of it.
-    release = _writable_release(release_id, token)
+    release = publishing.writable_release(writer, release_id)
+    if isinstance(release, Refused):
+        raise _refusal(release)
     changes = json_object()
     if "body" in changes and "source_url" not in changes and release.source_url is not None:
         # Relative links of a corrected body resolve against the release's stored source_url,
         # as they did when it was created (the schema sees only the fields sent).
         changes = {**changes, "source_url": release.source_url}
     patch: ReleasePatch = _validate(ReleasePatch, changes)
-    if not patch.model_fields_set:
-        # Nothing to change is no change: no new revision, no new `updated` in the feeds.
-        return _json(release_out(release))
-    db.begin_writing(db.session())
-    release = _writable_release(release_id, token)  # again: it may have changed meanwhile
-    topics = patch.topics if patch.topics is not None else [topic.slug for topic in release.topics]
-    refs = _references(patch.city or release.city.slug, topics)
-    _check_scope(token, refs)
-    update_release(db.session(), release, patch, refs, _now())
-    db.session().commit()
-    return _json(release_out(release))
+    corrected = publishing.correct(writer, release_id, patch)
+    if isinstance(corrected, Refused):
+        raise _refusal(corrected)
+    return _json(release_out(corrected.release))
 
 
 @blueprint.delete("/<int:release_id>")
 def retract(release_id: int) -> Response:
-    token = require_writer()
-    db.begin_writing(db.session())
-    release = _writable_release(release_id, token)
-    retract_release(db.session(), release, _now())
-    db.session().commit()
+    retracted = _publishing().retract(TokenWriter(require_writer()), release_id)
+    if isinstance(retracted, Refused):
+        raise _refusal(retracted)
     response = Response(status=204)
     # No content, so no content type (Flask would announce text/html).
     del response.headers["Content-Type"]

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from feedsvc import paths
 from feedsvc.models import City, Region, Release, Topic
-from feedsvc.schemas import FieldError
+from feedsvc.publishing.input import FieldError
 from feedsvc.web import urls
 
 
@@ -99,7 +100,7 @@ class Problem(BaseModel):
 
 
 def _feeds(page_path: str) -> dict[str, str]:
-    return {fmt: urls.absolute(urls.feed_path(page_path, fmt)) for fmt in ("atom", "rss", "json")}
+    return {fmt: urls.absolute(paths.feed_path(page_path, fmt)) for fmt in paths.FEED_FORMATS}
 
 
 def release_out(release: Release) -> ReleaseOut:
@@ -120,7 +121,13 @@ def release_out(release: Release) -> ReleaseOut:
         topics=[topic.slug for topic in release.topics],
         published_at=release.published_at,
         images=[
-            ImageOut(url=i.url, caption=i.caption, credit=i.credit, type=i.media_type, length=i.length)
+            ImageOut(
+                url=urls.asset_url(i.url),
+                caption=i.caption,
+                credit=i.credit,
+                type=i.media_type,
+                length=i.length,
+            )
             for i in release.images
         ],
         source_url=release.source_url,
@@ -137,7 +144,7 @@ def release_out(release: Release) -> ReleaseOut:
 
 
 def city_out(city: City) -> CityOut:
-    path = urls.subject_path(city=city)
+    path = paths.subject_path(city=city)
     return CityOut(
         slug=city.slug,
         name=city.name,
@@ -150,12 +157,12 @@ def city_out(city: City) -> CityOut:
 
 
 def topic_out(topic: Topic) -> TopicOut:
-    path = urls.subject_path(topic=topic)
+    path = paths.subject_path(topic=topic)
     return TopicOut(slug=topic.slug, name=topic.name, url=urls.absolute(path), feeds=_feeds(path))
 
 
 def region_out(region: Region) -> RegionOut:
-    path = urls.subject_path(region=region)
+    path = paths.subject_path(region=region)
     return RegionOut(
         slug=region.slug,
         name=region.name,

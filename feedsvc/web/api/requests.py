@@ -1,5 +1,5 @@
-"""Reading an API request: the bearer token and the JSON body, each with the
-problem+json answer for what can go wrong (CONTRACT §5, §6)."""
+"""Reading an API request: the writer's token and the JSON body, each with the
+problem+json answer for what can go wrong (docs/api.md#errors, docs/api.md#tokens-and-scope)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import IO, Any
 from flask import Response, current_app, request
 from werkzeug.exceptions import ClientDisconnected
 
-from feedsvc import db
 from feedsvc.models import Token
-from feedsvc.schemas import FieldError
-from feedsvc.store.tokens import token_by_secret
+from feedsvc.publishing.input import FieldError
+from feedsvc.web.auth import bearer_token
 from feedsvc.web.problems import problem
 
 # Far deeper than any release ({"images": [{"url": ...}]} is 3 levels), far shallower than
@@ -27,15 +26,6 @@ class Refusal(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__(response.status)
         self.response = response
-
-
-def bearer_token() -> Token | None:
-    """The token of an `Authorization: Bearer` header, if one is given and valid."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        return None
-    return token_by_secret(db.session(), secret.strip())
 
 
 def require_writer() -> Token:

@@ -1,4 +1,5 @@
-"""HTML pages: overviews, release pages, the feed directory and the publish form.
+"""HTML pages: overviews and search, release pages, the feed directory, sitemaps and
+robots.txt, the publish form, and feeds as a browser shows them.
 
 Server-rendered Jinja that works without JavaScript; `init_app` registers the
 blueprints, the template helpers and the security headers. The German error
@@ -10,21 +11,40 @@ from __future__ import annotations
 
 from flask import Flask
 
-from feedsvc.web import urls
-from feedsvc.web.pages import directory, formatting, overview, publish, release, security
+from feedsvc import paths
+from feedsvc.web.pages import (
+    directory,
+    formatting,
+    overview,
+    publish,
+    redirects,
+    release,
+    search,
+    security,
+    sitemaps,
+)
 from feedsvc.web.pages.head import SITE_NAME
 from feedsvc.web.pages.publish_session import PublishOnlySessions
 
 
 def init_app(app: Flask) -> None:
-    for blueprint in (overview.blueprint, release.blueprint, directory.blueprint, publish.blueprint):
+    blueprints = (
+        overview.blueprint,
+        release.blueprint,
+        directory.blueprint,
+        sitemaps.blueprint,
+        publish.blueprint,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(
-        subject_path=urls.subject_path,
-        feed_path=urls.feed_path,
-        release_path=urls.release_path,
+        subject_path=paths.subject_path,
+        feed_path=paths.feed_path,
+        release_path=paths.release_path,
         site_name=SITE_NAME,
+        default_search_box=search.DEFAULT_BOX,
     )
     app.session_interface = PublishOnlySessions()
     formatting.init_app(app)
     security.init_app(app)
+    redirects.init_app(app)

@@ -1,8 +1,8 @@
 """Counts on overview pages, kept per worker until their subject changes.
 
-The counts come from what every write keeps per subject (`browse`), a few
-small reads; a page asks for them on every view, so each worker still keeps
-them until the subject's change counter (`feed_versions`) moves, or one of
+The counts come from what every write keeps per subject (`store.counts`), a
+few small reads; a page asks for them on every view, so each worker still keeps
+them until the subject's change counter (`store.changes`) moves, or one of
 its embargoes runs out.
 """
 
@@ -14,14 +14,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy.orm import Session
 
 from feedsvc.models import Topic
-from feedsvc.store import browse, catalog
-from feedsvc.store.feed_versions import ALL_KEY, CATALOG_KEY, scope_key
+from feedsvc.store import catalog
+from feedsvc.store import counts as kept_counts
+from feedsvc.store.keys import CATALOG_KEY, scope_key
 from feedsvc.store.scope import Scope
-from feedsvc.web.feeds import state_reader
+from feedsvc.web.feeds.cache import state_reader
+from feedsvc.web.feeds.conditional import wants_fresh
 
 _MEMO = "feedsvc.page_counts"
 _LOCK = threading.Lock()
@@ -30,7 +32,9 @@ T = TypeVar("T")
 
 
 def _remembered(subject_key: str, label: str, now: datetime, compute: Callable[[], T]) -> T:
-    states = state_reader().states([subject_key, CATALOG_KEY])
+    # A cache in front refetching after a purge says no-cache: counters as of now.
+    fresh = has_request_context() and wants_fresh(request.environ)
+    states = state_reader().states([subject_key, CATALOG_KEY], fresh=fresh)
     stamp = (states[subject_key].version, states[CATALOG_KEY].version)
     if states[subject_key].lift_due(now):
         return compute()  # an embargo ran out and nobody lifted it yet: the memo is behind
@@ -53,21 +57,24 @@ def _remembered(subject_key: str, label: str, now: datetime, compute: Callable[[
 
 
 def total(session: Session, scope: Scope, now: datetime) -> int:
-    return _remembered(scope_key(scope), "total", now, lambda: browse.visible_total(session, scope, now))
+    return _remembered(scope_key(scope), "total", now, lambda: kept_counts.visible_total(session, scope, now))
 
 
 def city_counts(session: Session, now: datetime, topic_id: int | None = None) -> dict[int, int]:
-    subject = ALL_KEY if topic_id is None else f"topic:{topic_id}"
-    return _remembered(subject, "cities", now, lambda: browse.city_counts(session, now, topic_id=topic_id))
+    subject = scope_key(Scope(topic_id=topic_id))
+    return _remembered(
+        subject, "cities", now, lambda: kept_counts.city_counts(session, now, topic_id=topic_id)
+    )
 
 
 def topic_counts(
     session: Session, now: datetime, city_id: int | None = None, region_id: int | None = None
 ) -> list[tuple[Topic, int]]:
-    subject = f"city:{city_id}" if city_id else f"region:{region_id}" if region_id else ALL_KEY
+    # A city within a region is named by the city alone: its own counter moves with its releases.
+    subject = scope_key(Scope(city_id=city_id, region_id=None if city_id else region_id))
 
     def compute() -> list[tuple[int, int]]:
-        found = browse.topic_counts(session, now, city_id=city_id, region_id=region_id)
+        found = kept_counts.topic_counts(session, now, city_id=city_id, region_id=region_id)
         return [(topic.id, count) for topic, count in found]
 
     # Only ids are remembered: rows must not outlive the session they came from.

@@ -14,10 +14,10 @@ from flask import Blueprint, Response, current_app, render_template
 
 from feedsvc import db
 from feedsvc.store import catalog
-from feedsvc.store.feed_versions import CATALOG_KEY
+from feedsvc.store.keys import CATALOG_KEY
 from feedsvc.web import urls
-from feedsvc.web.feed_content import Subject, subject_of
-from feedsvc.web.feeds import state_reader
+from feedsvc.web.feeds.cache import state_reader
+from feedsvc.web.feeds.content import Subject, subject_of
 from feedsvc.web.pages.head import FeedLink, Head, feed_links
 from feedsvc.web.pages.responses import public_html
 

@@ -1,10 +1,12 @@
 """German error pages: what a reader sees for an unknown page, a retracted release,
 a malformed link or a form that expired.
 
-Under /api/ errors stay problem+json (CONTRACT §5): the API owns those answers.
+Under /api/ errors stay problem+json (docs/api.md#errors): the API owns those answers.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from flask import Response, request
 from werkzeug.exceptions import HTTPException
@@ -33,15 +35,17 @@ def error_response(
     max_age: int = PUBLIC_MAX_AGE,
     back: tuple[str, str] | None = None,
     message: str | None = None,
+    subjects: Iterable[str] = (),
 ) -> Response:
-    """The German error page for `status`; `back` is a (label, path) link to go on from."""
+    """The German error page for `status`; `back` is a (label, path) link to go on from;
+    `subjects`: the keys whose change may end the error (a release's, say)."""
     title, default_message = MESSAGES.get(status, FALLBACK)
     message = message or default_message
     head = Head(title=title, description=message, canonical=urls.absolute(request.path), noindex=True)
     context = {"head": head, "code": status, "title": title, "message": message, "back": back}
     if private:
         return private_page("pages/error.html", status=status, **context)
-    return public_page("pages/error.html", status=status, max_age=max_age, **context)
+    return public_page("pages/error.html", status=status, max_age=max_age, subjects=subjects, **context)
 
 
 def page_for(error: HTTPException) -> Response:

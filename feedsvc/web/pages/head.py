@@ -9,16 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from feedsvc import paths
+from feedsvc.formats import FORMATS
 from feedsvc.web import urls
 
 SITE_NAME = "Kommunale Pressemitteilungen"
-
-# Media types without parameters, as autodiscovery (and readers) expect them.
-FEED_FORMATS = (
-    ("atom", "application/atom+xml", "Atom"),
-    ("rss", "application/rss+xml", "RSS"),
-    ("json", "application/feed+json", "JSON Feed"),
-)
 
 
 @dataclass(frozen=True)
@@ -53,11 +48,12 @@ def feed_links(page_path: str, subject_title: str) -> tuple[FeedLink, ...]:
     """The Atom, RSS and JSON feeds of a subject, titled as the feeds title themselves."""
     return tuple(
         FeedLink(
-            fmt=fmt,
-            label=label,
-            media_type=media_type,
-            href=urls.absolute(urls.feed_path(page_path, fmt)),
-            title=f"{label}: Pressemitteilungen – {subject_title}",
+            fmt=fmt.name,
+            label=fmt.label,
+            # Without parameters, as autodiscovery (and readers) expect them.
+            media_type=fmt.bare_media_type,
+            href=urls.absolute(paths.feed_path(page_path, fmt.name)),
+            title=f"{fmt.label}: Pressemitteilungen – {subject_title}",
         )
-        for fmt, media_type, label in FEED_FORMATS
+        for fmt in FORMATS.values()
     )

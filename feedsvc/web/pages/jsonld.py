@@ -14,6 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from feedsvc.models import Release
+from feedsvc.web import urls
 from feedsvc.web.pages.formatting import iso_datetime
 
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -38,7 +39,12 @@ def news_article(release: Release, page_url: str, city_url: str) -> dict[str, An
     }
     if release.images:
         article["image"] = [
-            {"@type": "ImageObject", "url": image.url, "caption": image.caption, "creditText": image.credit}
+            {
+                "@type": "ImageObject",
+                "url": urls.asset_url(image.url),
+                "caption": image.caption,
+                "creditText": image.credit,
+            }
             for image in release.images
         ]
     if release.source_url:

@@ -1,6 +1,7 @@
-"""Overview pages (CONTRACT §1): everything (`/`), a city, a topic, a city and a
+"""Overview pages (docs/feeds.md#urls): everything (`/`), a city, a topic, a city and a
 topic, a region. Each lists its visible releases newest first, a page at a time
-(`?after=<cursor>`, the same cursor as the feeds' `next` links).
+(`?after=<cursor>`, the same cursor as the feeds' `next` links). With `?q=` an
+overview searches what it shows (`pages.search`).
 """
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 
 from feedsvc import db
-from feedsvc.store.feed_versions import next_embargo
+from feedsvc.store.changes import next_embargo
+from feedsvc.store.keys import ALL_KEY
 from feedsvc.store.releases import newest_visible
-from feedsvc.store.scope import Cursor
+from feedsvc.store.scope import Cursor, decode_cursor, encode_cursor
+from feedsvc.store.search import SearchError, parse_search
 from feedsvc.web import urls
-from feedsvc.web.feed_content import decode_cursor, encode_cursor
-from feedsvc.web.pages import counts
+from feedsvc.web.pages import counts, search
 from feedsvc.web.pages.head import SITE_NAME, Head
 from feedsvc.web.pages.overview_content import Overview, find_overview
 from feedsvc.web.pages.responses import max_age_until, now, public_page
@@ -35,6 +37,13 @@ def overview(city: str | None = None, topic: str | None = None, region: str | No
     found = find_overview(db.session(), now(), city, topic, region)
     if found is None:
         abort(404)
+    raw_query = request.args.get("q", "")
+    try:
+        wanted = parse_search(raw_query)
+    except SearchError as error:
+        return search.refused(found, raw_query, error)
+    if wanted is not None:
+        return search.results(found, wanted, after)
     return _overview_page(found, after)
 
 
@@ -47,21 +56,23 @@ def _overview_page(found: Overview, after: Cursor | None) -> Response:
         cursor = Cursor(releases[-1].published_at, releases[-1].id)
         older = f"{found.path}?after={encode_cursor(cursor)}"
     return public_page(
-        "pages/home.html" if found.subject.key == "all" else "pages/overview.html",
+        "pages/home.html" if found.subject.key == ALL_KEY else "pages/overview.html",
         max_age=max_age_until(next_embargo(session, scope, moment)),
+        subjects=[found.subject.key],
         head=_head(found, after),
         overview=found,
         releases=releases,
         total=counts.total(session, scope, moment),
         older=older,
         is_first_page=after is None,
+        search_box=search.search_box(found),
     )
 
 
 def _head(found: Overview, after: Cursor | None) -> Head:
     params = {"after": encode_cursor(after)} if after is not None else None
     return Head(
-        title=SITE_NAME if found.subject.key == "all" else found.heading,
+        title=SITE_NAME if found.subject.key == ALL_KEY else found.heading,
         description=found.intro,
         canonical=urls.absolute(found.path, params),
         alternates=found.subscriptions[0].feeds,

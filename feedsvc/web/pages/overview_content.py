@@ -10,10 +10,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from feedsvc import paths
 from feedsvc.models import City, Region, Topic
 from feedsvc.store import catalog
-from feedsvc.web import urls
-from feedsvc.web.feed_content import Subject, subject_of
+from feedsvc.web.feeds.content import Subject, subject_of
 from feedsvc.web.pages import counts as counts_memo
 from feedsvc.web.pages.head import FeedLink, feed_links
 
@@ -86,7 +86,7 @@ def home_overview(session: Session, now: datetime) -> Overview:
         for region in catalog.regions(session)
     ]
     chips = [
-        Chip(topic.name, urls.subject_path(topic=topic), count)
+        Chip(topic.name, paths.subject_path(topic=topic), count)
         for topic, count in counts_memo.topic_counts(session, now)
     ]
     return Overview(
@@ -102,13 +102,13 @@ def home_overview(session: Session, now: datetime) -> Overview:
 
 def city_overview(session: Session, now: datetime, city: City, topic: Topic | None) -> Overview:
     subject = subject_of(city=city, topic=topic)
-    city_path = urls.subject_path(city=city)
+    city_path = paths.subject_path(city=city)
     counts = counts_memo.topic_counts(session, now, city_id=city.id)
     chips = [Chip("Alle Themen", city_path, current=topic is None)]
     chips += [
         Chip(
             each.name,
-            urls.subject_path(city=city, topic=each),
+            paths.subject_path(city=city, topic=each),
             count,
             current=topic is not None and each.id == topic.id,
         )
@@ -118,7 +118,7 @@ def city_overview(session: Session, now: datetime, city: City, topic: Topic | No
     subscriptions += [
         subscription(f"{city.name}: {each.name}", subject_of(city=city, topic=each)) for each, _ in counts
     ]
-    crumbs = [("Start", "/"), (city.region.name, urls.subject_path(region=city.region))]
+    crumbs = [("Start", "/"), (city.region.name, paths.subject_path(region=city.region))]
     if topic is None:
         return Overview(
             subject=subject,
@@ -145,7 +145,7 @@ def topic_overview(session: Session, now: datetime, topic: Topic) -> Overview:
     subject = subject_of(topic=topic)
     counts = counts_memo.city_counts(session, now, topic_id=topic.id)
     chips = [
-        Chip(city.name, urls.subject_path(city=city, topic=topic), counts[city.id])
+        Chip(city.name, paths.subject_path(city=city, topic=topic), counts[city.id])
         for city in catalog.cities(session)
         if city.id in counts
     ]
@@ -163,7 +163,7 @@ def topic_overview(session: Session, now: datetime, topic: Topic) -> Overview:
 def region_overview(session: Session, now: datetime, region: Region) -> Overview:
     subject = subject_of(region=region)
     counts = counts_memo.city_counts(session, now)
-    chips = [Chip(city.name, urls.subject_path(city=city), counts.get(city.id, 0)) for city in region.cities]
+    chips = [Chip(city.name, paths.subject_path(city=city), counts.get(city.id, 0)) for city in region.cities]
     subscriptions = [subscription(f"Alle Meldungen: {region.name}", subject)]
     subscriptions += [subscription(city.name, subject_of(city=city)) for city in region.cities]
     return Overview(

@@ -1,8 +1,9 @@
 """`/publish`: press offices sign in with their API token, then list, create,
-correct and retract the releases of their cities (CONTRACT §6 scope).
+correct and retract the releases of their cities (docs/api.md#tokens-and-scope).
 
 Every POST must carry the session's CSRF secret; every response is private and
-never stored. Writes go through `publish_actions`, i.e. the API's own rules.
+never stored. Writes are `feedsvc.publishing.service`'s, the API's own rules;
+here their outcomes become pages, messages in German on the form or flashed.
 
 A new release's form publishes once however often it is sent: its submission key
 is the release's external_id, and a repeat is answered like the first success.
@@ -10,40 +11,36 @@ is the release's external_id, and a repeat is answered like the first success.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
 from flask import Blueprint, Response, current_app, flash, request, url_for
-from sqlalchemy.exc import IntegrityError
 
 from feedsvc import db
-from feedsvc.models import Release, Token
+from feedsvc.models import City, Release, Token
+from feedsvc.publishing.service import Conflict, ConflictReason, Publishing, RefusalKind, Refused
+from feedsvc.publishing.writers import TokenWriter
 from feedsvc.store import catalog
 from feedsvc.store.browse import releases_in_cities
-from feedsvc.store.releases import PriorRelease, release_by_id, retract_release
-from feedsvc.store.scope import Cursor
+from feedsvc.store.releases import release_by_id
+from feedsvc.store.scope import Cursor, decode_cursor, encode_cursor
 from feedsvc.store.tokens import may_write_city
 from feedsvc.web import urls
-from feedsvc.web.feed_content import decode_cursor, encode_cursor
 from feedsvc.web.pages.errors import error_response
 from feedsvc.web.pages.head import Head
-from feedsvc.web.pages.publish_actions import (
-    create_from_input,
-    parse_change,
-    parse_new,
-    repeat_message,
-    update_from_input,
-    writable_cities,
-)
 from feedsvc.web.pages.publish_form import (
     ReleaseForm,
+    apply_errors,
     empty_form,
     field_labels,
     form_from_release,
     form_from_request,
     new_submission_key,
+    parse_change,
+    parse_new,
 )
+from feedsvc.web.pages.publish_messages import OUT_OF_SCOPE, already_published_message, conflict_message
 from feedsvc.web.pages.publish_session import csrf_ok, csrf_token, current_token, sign_in, sign_out
 from feedsvc.web.pages.release import MAX_RELEASE_ID
 from feedsvc.web.pages.responses import now, private_page
@@ -51,14 +48,17 @@ from feedsvc.web.pages.responses import now, private_page
 blueprint = Blueprint("publish", __name__, url_prefix="/publish")
 
 LIST_LIMIT = 50
-# A POST that loses the submission key's unique constraint to a concurrent one finds the
-# winner's release on its next pass (as the API's publish does).
-_CREATE_ATTEMPTS = 3
 CSRF_FAILED = (
     "Das Formular ist abgelaufen oder wurde nicht von dieser Seite gesendet. "
     "Bitte laden Sie die Seite neu und versuchen Sie es noch einmal."
 )
 P = ParamSpec("P")
+# Refusals of the release itself are answered with an error page, as when it is opened.
+_STATUS_OF_RELEASE_REFUSAL = {
+    RefusalKind.NO_SUCH_RELEASE: 404,
+    RefusalKind.RELEASE_OUT_OF_SCOPE: 403,
+    RefusalKind.RETRACTED: 410,
+}
 
 
 @blueprint.before_request
@@ -96,6 +96,14 @@ def signed_in(view: Callable[Concatenate[Token, P], Response]) -> Callable[P, Re
     return wrapper
 
 
+def _publishing() -> Publishing:
+    return Publishing(db.session(), now=now(), tag_authority=current_app.config["TAG_AUTHORITY"])
+
+
+def _writable_cities(token: Token) -> Sequence[City]:
+    return catalog.cities(db.session()) if token.role == "admin" else token.cities
+
+
 def _head(title: str) -> Head:
     return Head(title=title, description="", canonical=urls.absolute(request.path), noindex=True)
 
@@ -124,7 +132,7 @@ def _form_page(
         form=form,
         release=release,
         earlier=earlier,
-        cities=writable_cities(db.session(), token),
+        cities=_writable_cities(token),
         topics=catalog.topics(db.session()),
         labels=field_labels(form),
     )
@@ -141,13 +149,25 @@ def _own_release(token: Token, release_id: int) -> Release | Response:
     return release
 
 
+def _show_refusal(form: ReleaseForm, refused: Refused) -> None:
+    """Puts a refusal of the city or topics the form names next to those fields."""
+    if refused.kind is RefusalKind.CITY_OUT_OF_SCOPE:
+        form.add_error("city", OUT_OF_SCOPE)
+    else:
+        apply_errors(form, refused.errors)
+
+
+def _release_refused(refused: Refused) -> Response:
+    return error_response(_STATUS_OF_RELEASE_REFUSAL[refused.kind], private=True)
+
+
 @blueprint.get("")
 def dashboard() -> Response:
     token = current_token()
     if token is None:
         return _sign_in_page()
     after = decode_cursor(request.args.get("after", ""))
-    cities = writable_cities(db.session(), token)
+    cities = _writable_cities(token)
     city_ids = None if token.role == "admin" else [city.id for city in cities]
     rows = releases_in_cities(db.session(), city_ids, LIST_LIMIT + 1, after)
     return private_page(
@@ -187,7 +207,7 @@ def sign_out_view() -> Response:
 @blueprint.get("/new")
 @signed_in
 def new_form(token: Token) -> Response:
-    cities = writable_cities(db.session(), token)
+    cities = _writable_cities(token)
     return _form_page(token, empty_form(cities[0].slug if len(cities) == 1 else ""))
 
 
@@ -198,46 +218,31 @@ def create(token: Token) -> Response:
     data = parse_new(form)
     if data is None:
         return _form_page(token, form, status=422)  # keeps its key: corrected and sent, still one form
-    session = db.session()
-    authority = current_app.config["TAG_AUTHORITY"]
-    for attempt in range(1, _CREATE_ATTEMPTS + 1):
-        db.begin_writing(session)  # after the checks, so a large body never holds the write lock
-        try:
-            outcome = create_from_input(session, token, form, data, now(), authority)
-            if isinstance(outcome, Release):
-                session.commit()
-        except IntegrityError:
-            # A concurrent POST won a unique constraint between our check and our insert: the
-            # same submission key (a double click racing itself; the next pass finds its
-            # release and answers as for any repeat), or, for an admin, the new press office.
-            session.rollback()
-            if attempt == _CREATE_ATTEMPTS:
-                raise
-            continue
-        if isinstance(outcome, Release):
-            flash(f"Veröffentlicht: {outcome.title}")
-            return _see_other("publish.dashboard")
-        session.rollback()  # nothing of this request is written, whatever it was
-        if outcome is None:
-            return _form_page(token, form, status=422)
-        return _earlier_submit_answer(token, form, outcome)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _earlier_submit_answer(token: Token, form: ReleaseForm, earlier: PriorRelease) -> Response:
-    """The answer to a form whose submission key already made a release."""
-    message = repeat_message(earlier)
-    if earlier.is_retry:
+    # Its submission key is the external_id: the service answers a form sent again (a double
+    # click racing itself included) with the release it made the first time.
+    outcome = _publishing().publish(TokenWriter(token), data)
+    if isinstance(outcome, Refused):
+        _show_refusal(form, outcome)
+        return _form_page(token, form, status=422)
+    if isinstance(outcome, Conflict):
+        return _conflict_answer(token, form, outcome)
+    if outcome.created:
+        flash(f"Veröffentlicht: {outcome.release.title}")
+    else:
         # Answered exactly as the first POST was: to the list, which shows the release once.
-        flash(message)
-        return _see_other("publish.dashboard")
-    # Changed after it was sent, or its release retracted since. 409, not 422: every field is
-    # valid, the submission conflicts with the release its key already made (the API's status
-    # for the same case). The form comes back with what was typed and a fresh key, so sending
-    # it once more, knowingly, publishes it as a release of its own (and only once).
-    form.add_error("", message)
+        flash(already_published_message(outcome.release))
+    return _see_other("publish.dashboard")
+
+
+def _conflict_answer(token: Token, form: ReleaseForm, conflict: Conflict) -> Response:
+    """The answer to a changed form whose submission key made a release, or whose release was
+    retracted since. 409, not 422: every field is valid, the submission conflicts with the
+    release its key already made (the API's status for the same case). The form comes back
+    with what was typed and a fresh key, so sending it once more, knowingly, publishes it as a
+    release of its own (and only once)."""
+    form.add_error("", conflict_message(conflict))
     form.submission_key = new_submission_key()
-    existing = earlier.release if earlier.release.retracted_at is None else None
+    existing = conflict.existing if conflict.reason is ConflictReason.OTHER_CONTENT else None
     return _form_page(token, form, status=409, earlier=existing)
 
 
@@ -260,15 +265,13 @@ def update(token: Token, release_id: int) -> Response:
     patch = parse_change(form, release)
     if patch is None:
         return _form_page(token, form, release, status=422)
-    db.begin_writing(db.session())
-    release = _own_release(token, release_id)  # again: it may have changed meanwhile
-    if isinstance(release, Response):
-        return release
-    if update_from_input(db.session(), token, release, form, patch, now()) is None:
-        db.session().rollback()
+    outcome = _publishing().correct(TokenWriter(token), release_id, patch)
+    if isinstance(outcome, Refused):
+        if outcome.kind in _STATUS_OF_RELEASE_REFUSAL:  # changed meanwhile
+            return _release_refused(outcome)
+        _show_refusal(form, outcome)
         return _form_page(token, form, release, status=422)
-    db.session().commit()
-    flash(f"Gespeichert: {release.title}")
+    flash(f"Gespeichert: {outcome.release.title}")
     return _see_other("publish.dashboard")
 
 
@@ -284,11 +287,11 @@ def retract_form(token: Token, release_id: int) -> Response:
 @blueprint.post("/<int:release_id>/retract")
 @signed_in
 def retract(token: Token, release_id: int) -> Response:
-    db.begin_writing(db.session())
-    release = _own_release(token, release_id)
+    release = _own_release(token, release_id)  # answered as its pages are: 403 before 410
     if isinstance(release, Response):
         return release
-    retract_release(db.session(), release, now())
-    db.session().commit()
-    flash(f"Zurückgezogen: {release.title}")
+    outcome = _publishing().retract(TokenWriter(token), release_id)
+    if isinstance(outcome, Refused):  # changed meanwhile
+        return _release_refused(outcome)
+    flash(f"Zurückgezogen: {outcome.release.title}")
     return _see_other("publish.dashboard")

@@ -2,8 +2,9 @@
 (`ReleaseIn` / `ReleasePatch` input), and validation errors back onto its fields,
 in German.
 
-Validation and sanitising are not done here: the same pydantic models as the API
-do them. This module only maps names and keeps what the user typed.
+Validation and sanitising are not written here: `parse_new` and `parse_change`
+run the API's own pydantic models on the form. This module only maps names and
+keeps what the user typed.
 
 A new release's form carries a random submission key, posted back in a hidden
 field. It becomes the release's external_id (`form-<key>`), so that posting the
@@ -16,15 +17,17 @@ from __future__ import annotations
 import mimetypes
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from feedsvc.models import Release
-from feedsvc.schemas import FieldError
+from feedsvc.publishing.input import FieldError, ReleaseIn, ReleasePatch, field_errors
 from feedsvc.web.pages.formatting import BERLIN, datetime_local_value
 
 TEXT_FIELDS = ("title", "city", "summary", "body", "published_at", "source_url", "author", "correction_note")
@@ -52,7 +55,7 @@ class ReleaseForm:
     errors: dict[str, list[str]] = field(default_factory=dict)
     # Known byte lengths of images by URL: the form does not ask for them.
     image_lengths: dict[str, int] = field(default_factory=dict)
-    # Of a new release only: "" when the POST came without one (a page from before keys existed).
+    # Of a new release only: "" when the POST came without one (a request not made by the form).
     submission_key: str = ""
 
     def value(self, name: str) -> str:
@@ -202,7 +205,25 @@ def release_fields(form: ReleaseForm, original: Release | None = None) -> dict[s
     return data
 
 
-def apply_errors(form: ReleaseForm, errors: list[FieldError]) -> ReleaseForm:
+def parse_new(form: ReleaseForm) -> ReleaseIn | None:
+    """The form as a new release, or None with the errors put on the form."""
+    try:
+        return ReleaseIn.model_validate(release_fields(form))
+    except ValidationError as error:
+        apply_errors(form, field_errors(error))
+        return None
+
+
+def parse_change(form: ReleaseForm, release: Release) -> ReleasePatch | None:
+    """The form as a change to `release`, or None with the errors put on the form."""
+    try:
+        return ReleasePatch.model_validate(release_fields(form, original=release))
+    except ValidationError as error:
+        apply_errors(form, field_errors(error))
+        return None
+
+
+def apply_errors(form: ReleaseForm, errors: Sequence[FieldError]) -> ReleaseForm:
     """Puts each error next to its field (or on top of the form when it has none)."""
     for error in errors:
         name = form_field(error.field, len(form.images))

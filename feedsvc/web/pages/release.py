@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from feedsvc import db
+from feedsvc import db, paths
 from feedsvc.models import Release
 from feedsvc.store.browse import related_visible
+from feedsvc.store.keys import ALL_KEY, release_key, scope_key
 from feedsvc.store.releases import release_by_id
+from feedsvc.store.scope import Scope
 from feedsvc.web import urls
+from feedsvc.web.feeds.cache import SURROGATE_KEY_HEADER, surrogate_keys
 from feedsvc.web.pages.errors import error_response
 from feedsvc.web.pages.head import Head, feed_links
 from feedsvc.web.pages.jsonld import news_article, script_json
@@ -37,28 +40,44 @@ def release_page(ident: str) -> Response:
     release_id = _release_id(ident)
     release = release_by_id(db.session(), release_id) if release_id is not None else None
     if release is None:
-        return error_response(404)
+        # A release published later may get this id: publishing changes "all".
+        unknown = [ALL_KEY, release_key(release_id)] if release_id is not None else [ALL_KEY]
+        return error_response(404, subjects=unknown)
+    subjects = page_subjects(release)
     if release.published_at > now():
         # Caches must not keep the 404 past the embargo's end.
-        return error_response(404, max_age=max_age_until(release.published_at))
+        return error_response(404, max_age=max_age_until(release.published_at), subjects=subjects)
     if release.retracted_at is not None:
         city = release.city
-        return error_response(410, back=(f"Zurück zur Übersicht: {city.name}", urls.subject_path(city=city)))
-    canonical = urls.release_path(release)
+        back = (f"Zurück zur Übersicht: {city.name}", paths.subject_path(city=city))
+        return error_response(410, back=back, subjects=subjects)
+    canonical = paths.release_path(release)
     if request.path != canonical:
-        return _moved_to(canonical)
-    return _page(release)
+        return _moved_to(canonical, subjects)
+    return _page(release, subjects)
 
 
-def _moved_to(path: str) -> Response:
+def page_subjects(release: Release) -> list[str]:
+    """The keys of what a release's page shows: the release, and its city and topics,
+    whose releases are the related ones. A release elsewhere leaves the page alone."""
+    topics = sorted(scope_key(Scope(topic_id=link.topic_id)) for link in release.topic_links)
+    return [scope_key(Scope(city_id=release.city_id)), *topics, release_key(release.id)]
+
+
+def _moved_to(path: str, subjects: list[str]) -> Response:
     # Short-lived like the pages: a later title change moves the canonical URL again.
-    headers = {"Location": path, "Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}"}
+    query = request.query_string.decode("latin-1")
+    headers = {
+        "Location": f"{path}?{query}" if query else path,
+        "Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}",
+        SURROGATE_KEY_HEADER: surrogate_keys(subjects),
+    }
     return Response(status=301, headers=headers)
 
 
-def _page(release: Release) -> Response:
+def _page(release: Release, subjects: list[str]) -> Response:
     page_url = urls.release_url(release)
-    city_path = urls.subject_path(city=release.city)
+    city_path = paths.subject_path(city=release.city)
     first_image = release.images[0] if release.images else None
     head = Head(
         title=release.title,
@@ -66,7 +85,7 @@ def _page(release: Release) -> Response:
         canonical=page_url,
         alternates=feed_links(city_path, release.city.name),
         og_type="article",
-        image=first_image.url if first_image else None,
+        image=urls.asset_url(first_image.url) if first_image else None,
         image_alt=first_image.caption if first_image else "",
         published=release.published_at,
         modified=max(release.updated_at, release.published_at) if release.revision > 1 else None,
@@ -75,6 +94,7 @@ def _page(release: Release) -> Response:
     )
     return public_page(
         "pages/release.html",
+        subjects=subjects,
         head=head,
         release=release,
         related=related_visible(db.session(), release, now(), RELATED_COUNT),

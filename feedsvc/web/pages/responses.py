@@ -7,10 +7,15 @@ the publish form are private and never stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, render_template, request
+
+from feedsvc.store.keys import CATALOG_KEY
+from feedsvc.web.feeds.cache import SURROGATE_KEY_HEADER, surrogate_keys
+from feedsvc.web.feeds.conditional import wants_fresh
 
 PUBLIC_MAX_AGE = 60
 
@@ -21,24 +26,73 @@ def now() -> datetime:
     return moment
 
 
-def max_age_until(moment: datetime | None) -> int:
-    """`PUBLIC_MAX_AGE`, shortened so no cache holds a page past `moment` (an embargo lift)."""
+def max_age_until(moment: datetime | None, longest: int = PUBLIC_MAX_AGE) -> int:
+    """`longest` (`PUBLIC_MAX_AGE`), shortened so no cache holds a page past `moment` (an embargo lift)."""
     if moment is None:
-        return PUBLIC_MAX_AGE
+        return longest
     seconds = int((moment - now()).total_seconds())
-    return max(0, min(PUBLIC_MAX_AGE, seconds))
+    return max(0, min(longest, seconds))
 
 
-def public_page(template: str, status: int = 200, max_age: int = PUBLIC_MAX_AGE, **context: Any) -> Response:
-    return public_html(render_template(template, **context), status, max_age)
+def public_page(
+    template: str,
+    status: int = 200,
+    max_age: int = PUBLIC_MAX_AGE,
+    subjects: Iterable[str] = (),
+    **context: Any,
+) -> Response:
+    return public_html(render_template(template, **context), status, max_age, subjects)
 
 
-def public_html(html: str, status: int = 200, max_age: int = PUBLIC_MAX_AGE) -> Response:
-    """A public page rendered before (and perhaps kept): validated and cacheable as any other."""
+def public_html(
+    html: str, status: int = 200, max_age: int = PUBLIC_MAX_AGE, subjects: Iterable[str] = ()
+) -> Response:
+    """A public page rendered before (and perhaps kept): validated and cacheable as any other.
+
+    `subjects` are the keys (`store.keys`) of what the page shows; every page shows
+    the catalog too. They go out as surrogate keys, so a purge of any of them takes
+    the page out of the caches in front."""
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers[SURROGATE_KEY_HEADER] = surrogate_keys([*subjects, CATALOG_KEY])
     if status == 200:
         response.add_etag()
+        # A cache in front keeping a copy's old headers on a 304 (nginx) would keep a
+        # max-age shortened for an embargo lift too: it gets the whole page then.
+        if max_age >= PUBLIC_MAX_AGE or not wants_fresh(request.environ):
+            response.make_conditional(request)
+    return response
+
+
+def public_document(
+    render: Callable[[], bytes | str],
+    *,
+    mimetype: str,
+    etag: str | None = None,
+    max_age: int = PUBLIC_MAX_AGE,
+    longest: int = PUBLIC_MAX_AGE,
+    subjects: Iterable[str] = (),
+) -> Response:
+    """A public resource that is not a page (a sitemap, robots.txt), cached and validated
+    like a page. With `etag` known beforehand (derived from what the document shows),
+    a client holding it gets its 304 without the document being rendered. `longest`
+    is the max-age it has when no embargo shortens it (as for pages: a cache refetching
+    a copy whose max-age was shortened gets the whole document)."""
+    headers = {
+        "Cache-Control": f"public, max-age={max_age}",
+        SURROGATE_KEY_HEADER: surrogate_keys([*subjects, CATALOG_KEY]),
+    }
+    conditional = max_age >= longest or not wants_fresh(request.environ)
+    if conditional and etag is not None and request.if_none_match.contains(etag):
+        response = Response(status=304, headers=headers, mimetype=mimetype)
+        response.set_etag(etag)
+        return response
+    response = Response(render(), mimetype=mimetype, headers=headers)
+    if etag is None:
+        response.add_etag()
+    else:
+        response.set_etag(etag)
+    if conditional:
         response.make_conditional(request)
     return response
 

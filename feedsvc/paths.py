@@ -1,0 +1,89 @@
+"""Every resource path of feedsvc, and the list of feed formats. No Flask: the web
+layer makes these absolute (`web.urls`), the worker tells hubs and caches about them.
+
+| thing              | page                            | feeds (`FMT` in `FEED_FORMATS`)          |
+|--------------------|---------------------------------|------------------------------------------|
+| everything         | `/`                             | `/feed.FMT`                              |
+| a city             | `/cities/<city>`                | `/cities/<city>/feed.FMT`                |
+| a topic            | `/topics/<topic>`               | `/topics/<topic>/feed.FMT`               |
+| a city and a topic | `/cities/<city>/topics/<topic>` | `/cities/<city>/topics/<topic>/feed.FMT` |
+| a region           | `/regions/<region>`             | `/regions/<region>/feed.FMT`             |
+| one release        | `/releases/<id>-<slug>`         |                                          |
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from feedsvc.formats import FORMATS
+from feedsvc.text import slugify_de
+
+FEED_FORMATS: tuple[str, ...] = tuple(FORMATS)
+API_RELEASES = "/api/v1/releases"
+
+
+class Named(Protocol):
+    @property
+    def slug(self) -> str: ...
+
+
+class Slugged(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def slug(self) -> str: ...
+
+
+def subject_path(city: Named | None = None, topic: Named | None = None, region: Named | None = None) -> str:
+    """Path of the HTML page of a feed's subject; '' for everything."""
+    if region is not None:
+        return f"/regions/{region.slug}"
+    if city is not None and topic is not None:
+        return f"/cities/{city.slug}/topics/{topic.slug}"
+    if city is not None:
+        return f"/cities/{city.slug}"
+    if topic is not None:
+        return f"/topics/{topic.slug}"
+    return ""
+
+
+def feed_path(subject: str, fmt: str) -> str:
+    return f"{subject}/feed.{fmt}"
+
+
+def feed_paths(subject: str) -> list[str]:
+    """The subject's feed in every format."""
+    return [feed_path(subject, fmt) for fmt in FEED_FORMATS]
+
+
+RELEASE_SLUG_LENGTH = 60
+
+
+def release_slug(title: str) -> str:
+    """The slug a release's link gets from its title when it is created, and keeps for
+    good: a corrected title never moves the link (migration 0008 stores it)."""
+    return slugify_de(title, max_length=RELEASE_SLUG_LENGTH)
+
+
+def release_path(release: Slugged) -> str:
+    """The canonical path of a release's page, the link of its feed entries: the same
+    for the life of the release. Other spellings redirect here (web/pages/release.py)."""
+    slug = release.slug
+    return f"/releases/{release.id}-{slug}" if slug else f"/releases/{release.id}"
+
+
+def api_release_path(release_id: int) -> str:
+    return f"{API_RELEASES}/{release_id}"
+
+
+# For search engines: the sitemaps (sitemaps.org; a sitemap index past 50,000 URLs) and robots.txt.
+ROBOTS = "/robots.txt"
+SITEMAP = "/sitemap.xml"
+NEWS_SITEMAP = "/sitemap-news.xml"
+PAGES_SITEMAP = "/sitemap-pages.xml"
+
+
+def releases_sitemap_path(part: int) -> str:
+    """A child sitemap of the index: the release pages of one range of ids."""
+    return f"/sitemap-releases-{part}.xml"

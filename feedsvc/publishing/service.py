@@ -1,0 +1,317 @@
+"""Publishing, correcting and retracting a release: the one write use case behind
+the API, the publish form and `feedsvc import`.
+
+Every write resolves the city and topics its input names, checks that the
+writer may write that city (docs/api.md#tokens-and-scope) and, for a new
+release, chooses the press office it is published for (`writers`) and
+recognises a repeated publish by its external_id (docs/api.md#retries). The
+answer is a typed outcome, which each surface words in its own way: the API as
+problem+json (docs/api.md#errors), the form in German next to its fields, the
+import as "line N: field: message" lines. Input comes validated and cleaned
+(`feedsvc.publishing.input`); no request is read here: the caller passes the
+session, `now` and the tag authority.
+
+Transactions: the service commits, since retrying a write means rolling back
+its attempt. By default each write is a transaction of its own: it starts with
+`feedsvc.db.begin_writing`, before the checks (on SQLite that takes the write
+lock, so what the checks find still holds when the write commits); the service
+commits it when something was written and rolls it back when not (a refusal, a
+conflict, a retry), so the releases of such outcomes are expired and reload on
+first use. With `within_callers_transaction` (the import: all records or none)
+each write is a savepoint instead, released or rolled back here; the caller has
+begun its transaction with `begin_writing` and commits or rolls back the whole.
+An unexpected error ends nothing: it propagates to whoever closes the session.
+
+A write whose insert loses a unique constraint to a concurrent writer (the same
+external_id, an admin's new press office) is rolled back and tried again from
+its checks, which then find what the winner wrote (docs/api.md#retries).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, SessionTransaction
+
+from feedsvc.db import begin_writing
+from feedsvc.models import Publisher, Release
+from feedsvc.publishing.input import FieldError, ReleaseIn, ReleasePatch
+from feedsvc.publishing.values import new_release_fields, update_from_patch, update_replacing_with
+from feedsvc.publishing.writers import Writer
+from feedsvc.store.catalog import city_by_slug, topics_by_slugs
+from feedsvc.store.releases import (
+    References,
+    UnknownReferences,
+    create_release,
+    prior_release,
+    release_by_id,
+    resolve_references,
+    retract_release,
+    update_release,
+)
+
+# releases.id is an INTEGER column, 32 bits on PostgreSQL: a larger id cannot exist, and the
+# databases refuse to even compare with it.
+MAX_RELEASE_ID = 2**31 - 1
+# After losing a unique constraint, the next attempt finds the winner's row; three leave room
+# for a second race (an admin's new press office first, then the external_id).
+WRITE_ATTEMPTS = 3
+
+
+class Effect(enum.Enum):
+    CREATED = "created"
+    # The release an earlier publish of the same content made, left as it is (a retry).
+    REPEATED = "repeated"
+    # `publish_or_replace` only: the release an earlier publish made, now with the new content.
+    REPLACED = "replaced"
+
+
+@dataclass(frozen=True)
+class Published:
+    release: Release
+    effect: Effect
+
+    @property
+    def created(self) -> bool:
+        return self.effect is Effect.CREATED
+
+
+class ConflictReason(enum.Enum):
+    OTHER_CONTENT = "other content"
+    RETRACTED = "retracted"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """The input's external_id already made `existing`, which this publish cannot stand for:
+    its content differs, or it was retracted (publishing it again would resurrect it, a new
+    release would break "one release per external_id"). Nothing was written."""
+
+    existing: Release
+    reason: ConflictReason
+
+
+class RefusalKind(enum.Enum):
+    UNKNOWN_REFERENCES = "unknown references"  # a city or topic the input names does not exist
+    CITY_OUT_OF_SCOPE = "city out of scope"  # the writer may not write the city the input names
+    RELEASE_OUT_OF_SCOPE = "release out of scope"  # ... nor the city of the release to change
+    NO_SUCH_RELEASE = "no such release"
+    RETRACTED = "retracted"
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Nothing was written. `message` is the API's wording; `errors` name the fields at fault."""
+
+    kind: RefusalKind
+    message: str
+    errors: tuple[FieldError, ...] = ()
+
+
+@dataclass(frozen=True)
+class Corrected:
+    release: Release
+
+
+@dataclass(frozen=True)
+class Retracted:
+    release: Release
+
+
+Outcome = TypeVar("Outcome")
+
+
+def live_release(session: Session, release_id: int) -> Release | Refused:
+    """The release with this id, refused when there is none or it was retracted."""
+    release = release_by_id(session, release_id) if release_id <= MAX_RELEASE_ID else None
+    if release is None:
+        return Refused(RefusalKind.NO_SUCH_RELEASE, f"no release with id {release_id}")
+    if release.retracted_at is not None:
+        return Refused(RefusalKind.RETRACTED, f"release {release_id} was retracted")
+    return release
+
+
+@dataclass(frozen=True)
+class Publishing:
+    """The writes of releases on `session`, at `now`; new guids are tag URIs of `tag_authority`."""
+
+    session: Session
+    now: datetime
+    tag_authority: str
+    within_callers_transaction: bool = False
+
+    def publish(self, writer: Writer, data: ReleaseIn) -> Published | Conflict | Refused:
+        """A new release, or the one a publish of the same content with the same external_id made."""
+        content_hash = data.content_hash()
+        return self._in_attempts(lambda: self._publish(writer, data, content_hash, replace=False))
+
+    def publish_or_replace(self, writer: Writer, data: ReleaseIn) -> Published | Refused:
+        """As `publish`, but a release the external_id made before takes changed content instead
+        of conflicting, and is left as it is with the same content, retracted or not: an import
+        file is the newest word on its records."""
+        content_hash = data.content_hash()
+        outcome = self._in_attempts(lambda: self._publish(writer, data, content_hash, replace=True))
+        assert not isinstance(outcome, Conflict), "a publish that replaces never conflicts"
+        return outcome
+
+    def correct(self, writer: Writer, release_id: int, patch: ReleasePatch) -> Corrected | Refused:
+        """The release with the fields `patch` gives changed, as a new revision."""
+        if not patch.model_fields_set:
+            # Nothing to change is no change: no new revision, no new `updated` in the feeds.
+            release = self.writable_release(writer, release_id)
+            return release if isinstance(release, Refused) else Corrected(release)
+        return self._in_attempts(lambda: self._correct(writer, release_id, patch))
+
+    def retract(self, writer: Writer, release_id: int) -> Retracted | Refused:
+        return self._in_attempts(lambda: self._retract(writer, release_id))
+
+    def writable_release(self, writer: Writer, release_id: int) -> Release | Refused:
+        """The release `writer` may change: it exists, is not retracted, and is of their cities."""
+        release = live_release(self.session, release_id)
+        if isinstance(release, Refused):
+            return release
+        if not writer.may_write(release.city):
+            message = f"this token may not change releases of '{release.city.slug}'"
+            return Refused(RefusalKind.RELEASE_OUT_OF_SCOPE, message)
+        return release
+
+    # --- one attempt of each write ------------------------------------------------------------------
+
+    def _publish(
+        self, writer: Writer, data: ReleaseIn, content_hash: str, *, replace: bool
+    ) -> Published | Conflict | Refused:
+        refs = self._writable_references(writer, data.city, data.topics)
+        if isinstance(refs, Refused):
+            return refs
+        office = writer.press_office(self.session, refs.city, self.now)
+        prior = prior_release(self.session, office, data.external_id, content_hash)
+        if prior is None:
+            return self._create(office, data, refs, content_hash)
+        # An import file is the newest word on its records, retracted or not; any other
+        # publish is a retry only while the release it made stands.
+        if prior.same_content if replace else prior.is_retry:
+            return Published(prior.release, Effect.REPEATED)
+        if replace:
+            update = update_replacing_with(data, content_hash)
+            return Published(
+                update_release(self.session, prior.release, update, refs, self.now), Effect.REPLACED
+            )
+        retracted = prior.release.retracted_at is not None
+        return Conflict(
+            prior.release, ConflictReason.RETRACTED if retracted else ConflictReason.OTHER_CONTENT
+        )
+
+    def _correct(self, writer: Writer, release_id: int, patch: ReleasePatch) -> Corrected | Refused:
+        release = self.writable_release(writer, release_id)  # again: it may have changed meanwhile
+        if isinstance(release, Refused):
+            return release
+        topics = patch.topics if patch.topics is not None else [topic.slug for topic in release.topics]
+        refs = self._writable_references(writer, patch.city or release.city.slug, topics)
+        if isinstance(refs, Refused):
+            return refs
+        return Corrected(update_release(self.session, release, update_from_patch(patch), refs, self.now))
+
+    def _retract(self, writer: Writer, release_id: int) -> Retracted | Refused:
+        release = self.writable_release(writer, release_id)  # again: it may have changed meanwhile
+        if isinstance(release, Refused):
+            return release
+        return Retracted(retract_release(self.session, release, self.now))
+
+    def _create(self, office: Publisher, data: ReleaseIn, refs: References, content_hash: str) -> Published:
+        release = create_release(
+            self.session,
+            publisher=office,
+            fields=new_release_fields(data, content_hash),
+            refs=refs,
+            now=self.now,
+            tag_authority=self.tag_authority,
+        )
+        return Published(release, Effect.CREATED)
+
+    def _writable_references(self, writer: Writer, city: str, topics: list[str]) -> References | Refused:
+        refs = resolve_references(self.session, city, topics)
+        if isinstance(refs, UnknownReferences):
+            errors = _unknown_reference_errors(refs)
+            return Refused(
+                RefusalKind.UNKNOWN_REFERENCES, "some fields name unknown cities or topics", errors
+            )
+        if not writer.may_write(refs.city):
+            message = f"this token may not publish for the city '{refs.city.slug}'"
+            return Refused(RefusalKind.CITY_OUT_OF_SCOPE, message)
+        return refs
+
+    # --- transactions -------------------------------------------------------------------------------
+
+    def _in_attempts(self, attempt: Callable[[], Outcome]) -> Outcome:
+        """`attempt` in a transaction (or savepoint) of its own, kept when it wrote, tried
+        again when it lost a unique constraint."""
+        for number in range(1, WRITE_ATTEMPTS + 1):
+            savepoint = self._begin()
+            try:
+                outcome = attempt()
+                if _wrote(outcome):
+                    self._end(savepoint, keep=True)
+            except IntegrityError:
+                # Another writer inserted between our checks and our insert; the next
+                # attempt's checks find its row (the same external_id: a retry).
+                self._end(savepoint, keep=False)
+                if number == WRITE_ATTEMPTS:
+                    raise
+                continue
+            if not _wrote(outcome):
+                # Nothing is written: ends the transaction (on SQLite: frees the write lock).
+                self._end(savepoint, keep=False)
+            return outcome
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _begin(self) -> SessionTransaction | None:
+        if self.within_callers_transaction:
+            return self.session.begin_nested()
+        begin_writing(self.session)
+        return None
+
+    def _end(self, savepoint: SessionTransaction | None, *, keep: bool) -> None:
+        ending = savepoint if savepoint is not None else self.session
+        if keep:
+            ending.commit()
+        else:
+            ending.rollback()
+
+
+def _wrote(outcome: object) -> bool:
+    if isinstance(outcome, Published):
+        return outcome.effect is not Effect.REPEATED
+    return isinstance(outcome, Corrected | Retracted)
+
+
+def unknown_names(session: Session, raw: Mapping[str, Any]) -> tuple[FieldError, ...]:
+    """The unknown city and topics that raw release input names, before it is valid as a
+    whole: so that an answer refusing invalid input names these too, all errors at once
+    (docs/api.md#errors). Values that are not slugs at all are the schema's to refuse."""
+    city, topics = raw.get("city"), raw.get("topics")
+    city_slug = city if isinstance(city, str) else None
+    topic_slugs = [slug for slug in topics if isinstance(slug, str)] if isinstance(topics, list) else []
+    known = topics_by_slugs(session, topic_slugs)
+    unknown_topics = tuple(
+        (index, slug)
+        for index, slug in enumerate(topics if isinstance(topics, list) else [])
+        if isinstance(slug, str) and slug not in known
+    )
+    unknown_city = city_slug if city_slug is not None and city_by_slug(session, city_slug) is None else None
+    return _unknown_reference_errors(UnknownReferences(city=unknown_city, topics=unknown_topics))
+
+
+def _unknown_reference_errors(unknown: UnknownReferences) -> tuple[FieldError, ...]:
+    city = (
+        () if unknown.city is None else (FieldError(field="city", message=f"unknown city '{unknown.city}'"),)
+    )
+    topics = tuple(
+        FieldError(field=f"topics.{index}", message=f"unknown topic '{slug}'")
+        for index, slug in unknown.topics
+    )
+    return city + topics

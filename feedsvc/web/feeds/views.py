@@ -1,0 +1,171 @@
+"""Feed routes: every subject in every format, for pollers and for journalists.
+
+A request that finds its rendered feed current in this worker's cache costs a
+counter check and a dictionary lookup; only a change renders, once per worker.
+The front (`front.py`) answers most polls before they get here, with the same rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from feedsvc import db
+from feedsvc.formats import FORMATS
+from feedsvc.store import changes
+from feedsvc.store.changes import from_micros
+from feedsvc.store.keys import scope_key
+from feedsvc.web import metrics, urls
+from feedsvc.web.auth import feed_reader_token
+from feedsvc.web.feeds.cache import RenderedFeed, feed_cache, feed_cache_key, is_current, state_reader
+from feedsvc.web.feeds.conditional import Reply, client_holds, encoding_for, reply, stale_reply, wants_fresh
+from feedsvc.web.feeds.content import find_subject
+from feedsvc.web.feeds.query import FeedQuery, parse_query
+from feedsvc.web.feeds.render import build_feed, lift_due_embargoes, render
+from feedsvc.web.problems import problem
+
+blueprint = Blueprint("feeds", __name__)
+
+PLAIN_QUERY = FeedQuery()
+Slugs = tuple[str | None, str | None, str | None]
+# A non-canonical query string always names the same canonical URL: caches may keep the redirect.
+REDIRECT_MAX_AGE = 86400
+
+
+@blueprint.get("/feed.<fmt>")
+@blueprint.get("/cities/<city>/feed.<fmt>")
+@blueprint.get("/topics/<topic>/feed.<fmt>")
+@blueprint.get("/cities/<city>/topics/<topic>/feed.<fmt>")
+@blueprint.get("/regions/<region>/feed.<fmt>")
+def feed(fmt: str, city: str | None = None, topic: str | None = None, region: str | None = None) -> Response:
+    if fmt not in FORMATS:
+        abort(404)
+    # Every poll comes through here: read the WSGI environ directly where a
+    # parsed header is not needed (most polls carry no query string at all).
+    environ = request.environ
+    query = parse_query(request.args) if environ.get("QUERY_STRING") else PLAIN_QUERY
+    if isinstance(query, str):
+        return problem(400, query)
+    canonical = urlencode(query.params())
+    if query is not PLAIN_QUERY and list(request.args.items(multi=True)) != list(query.params().items()):
+        return canonical_redirect(canonical)
+    now = current_app.config["CLOCK"]()
+    if "HTTP_AUTHORIZATION" in environ:
+        return private_feed(fmt, query, now, (city, topic, region))
+    cache_key = feed_cache_key(urls.base_url(), request.path, canonical)
+    cached = feed_cache().get(cache_key)
+    try:
+        entry = _current(cached, fmt, query, cache_key, now, (city, topic, region))
+    except (DBAPIError, PoolTimeoutError) as error:
+        if not db.is_outage(error):
+            raise
+        # The database is unreachable: what was rendered before is still served.
+        db.session().rollback()
+        return unavailable(cached, now)
+    if entry is None:
+        abort(404)
+    return as_response(reply(entry, environ, now, current_app.config), entry)
+
+
+def canonical_redirect(canonical: str) -> Response:
+    """A feed asked for with parameters in another order, with defaults spelled out
+    (`?limit=50`), a search written otherwise (`?q=%20Wort`) or parameters no feed knows
+    (`?utm_source=`): 301 to the URL its `rel="self"` names, `FeedQuery.params()` in that
+    order and nothing else. (Percent-encoding alone makes no other URL: `q=a+b` is `q=a%20b`.)"""
+    location = request.path + (f"?{canonical}" if canonical else "")
+    headers = {"Location": location, "Cache-Control": f"public, max-age={REDIRECT_MAX_AGE}"}
+    return Response(status=301, headers=headers)
+
+
+def as_response(answer: Reply, entry: RenderedFeed) -> Response:
+    """The reply as a Flask response, headers untouched (a HEAD keeps its Content-Length).
+
+    The media type is named for 304s too (werkzeug drops it from them), so
+    after-request hooks see a feed, not the default HTML."""
+    response = Response(answer.body, status=answer.status, content_type=entry.media_type)
+    response.headers.update(answer.headers)
+    return response
+
+
+def unavailable(cached: RenderedFeed | None, now: datetime) -> Response:
+    """The database cannot be read: a stale copy if this worker has one (as
+    `stale-if-error` promises), else 503 with Retry-After."""
+    if cached is None:
+        return problem(503, "the database is unreachable; try again shortly", headers={"Retry-After": "30"})
+    return as_response(stale_reply(cached, request.environ, now, current_app.config), cached)
+
+
+def _current(
+    cached: RenderedFeed | None, fmt: str, query: FeedQuery, cache_key: str, now: datetime, slugs: Slugs
+) -> RenderedFeed | None:
+    """The rendered feed for this request, rendered anew only when it changed."""
+    if cached is not None:
+        # A client holding a validator we have never handed out saw a newer
+        # version on another worker, and a cache refetching after a purge says
+        # no-cache: look again instead of trusting our memo.
+        if_none_match = request.environ.get("HTTP_IF_NONE_MATCH", "")
+        unknown = bool(if_none_match) and not client_holds(cached, if_none_match)
+        fresh = unknown or wants_fresh(request.environ)
+        states = state_reader().states(cached.keys, fresh=fresh)
+        if is_current(cached, states, now):
+            metrics.instruments().cache_hit.inc()
+            return cached
+    subject = find_subject(db.session(), *slugs)
+    if subject is None:
+        return None
+    key = scope_key(subject.scope)
+    lift_due_embargoes(state_reader().states([key]), now)
+    with feed_cache().single_flight(cache_key):
+        again = feed_cache().get(cache_key)
+        if (
+            again is not None
+            and again is not cached
+            and is_current(again, state_reader().states(again.keys), now)
+        ):
+            metrics.instruments().cache_hit.inc()
+            return again
+        metrics.instruments().cache_miss.inc()
+        entry = render(subject, fmt, query, cache_key, now)
+        feed_cache().put(cache_key, entry)
+        return entry
+
+
+def private_feed(fmt: str, query: FeedQuery, now: datetime, slugs: Slugs) -> Response:
+    """A journalist's feed: embargoed releases early, marked, never cached publicly."""
+    token = feed_reader_token(request.headers.get("Authorization", ""))
+    if token is None or token.role not in ("journalist", "admin"):
+        detail = "send a journalist token as 'Authorization: Bearer <token>' (or as the Basic password)"
+        headers = {"WWW-Authenticate": 'Bearer realm="feedsvc", Basic realm="feedsvc"'}
+        return problem(401, detail, headers=headers)
+    subject = find_subject(db.session(), *slugs)
+    if subject is None:
+        abort(404)
+    key = scope_key(subject.scope)
+    state = changes.states(db.session().connection(), [key])[key]
+    feed = build_feed(subject, fmt, query, now, state, embargoed=True)
+    body = FORMATS[fmt].render(feed)
+    # Compressed like public feeds, and validated by its bytes: nobody else sees them.
+    private = RenderedFeed(
+        keys=(key,),
+        versions=(state.version,),
+        body=body,
+        media_type=FORMATS[fmt].media_type,
+        tag=hashlib.blake2b(body, digest_size=12).hexdigest(),
+        last_modified=from_micros(state.changed_us) if state.changed_us else feed.updated.astimezone(UTC),
+        next_lift_us=None,
+    )
+    encoding = encoding_for(request.headers.get("Accept-Encoding", ""))
+    response = Response(private.encoded(encoding), content_type=private.media_type)
+    if encoding != "identity":
+        response.headers["Content-Encoding"] = encoding
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Authorization, Accept-Encoding"
+    response.set_etag(private.etag(encoding))
+    response.last_modified = private.last_modified.replace(microsecond=0)
+    response.make_conditional(request)
+    return response

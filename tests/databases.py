@@ -1,0 +1,279 @@
+"""The tests' databases: migrated once per test process, put back as migrated before each test.
+
+Running every migration for every test cost more than most tests themselves. Each
+process (each pytest-xdist worker) migrates once, when its first test needs a database.
+
+SQLite: the migrated database is a template file; each test gets a copy of it.
+
+PostgreSQL: a database per test (`CREATE DATABASE … TEMPLATE`) would cost more than the
+migrations did: a new database is some 340 files that a checkpoint must fsync, and
+`DROP DATABASE` forces a checkpoint, 0.3 to 1 s each. So each process keeps one migrated
+database and, before each test, empties its tables and puts back the rows and sequence
+values the migrations left. If a test changed the schema, that database is made anew.
+Tests of the migrations get another database, emptied of every table before each test.
+Needs PostgreSQL 14 or newer, and the role of FEEDSVC_TEST_DATABASE_URL needs CREATEDB.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from sqlalchemy import URL, Connection, Engine, MetaData, Table, create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
+
+from feedsvc.db import make_engine
+from feedsvc.migrations.runner import upgrade
+
+# pytest-xdist names its workers gw0, gw1, …; a run without it is one process.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_PG_NAME_LIMIT = 63  # longer identifiers are cut silently, and two processes' names could meet
+
+
+class SqliteDatabases:
+    """Database files under the test's own tmp_path; the template in the process's temp dir."""
+
+    def __init__(self, directory: Path) -> None:
+        self._template = directory / "template.sqlite3"
+        self._migrated = False
+
+    def migrated(self, directory: Path) -> str:
+        if not self._migrated:
+            self._migrate_template()
+            self._migrated = True
+        path = directory / "feedsvc.sqlite3"
+        shutil.copyfile(self._template, path)
+        return f"sqlite:///{path}"
+
+    def empty(self, directory: Path) -> str:
+        return f"sqlite:///{directory / 'feedsvc.sqlite3'}"
+
+    def close(self) -> None:
+        """Nothing to do: the files go with pytest's temporary directories."""
+
+    def _migrate_template(self) -> None:
+        engine = make_engine(f"sqlite:///{self._template}")
+        upgrade(engine)
+        engine.dispose()
+        # The engine runs in WAL mode: what is still in the -wal file would be missing from a
+        # copy of the main file alone. Closing the last connection checkpoints it, but only if
+        # nothing holds the file open; checkpoint explicitly so that a copy is always whole.
+        connection = sqlite3.connect(self._template)
+        try:
+            busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            connection.close()
+        wal = self._template.with_name(self._template.name + "-wal")
+        assert busy == 0 and (not wal.exists() or wal.stat().st_size == 0), "the template is still in use"
+
+
+class PostgresDatabases:
+    """Two databases per process on the server of FEEDSVC_TEST_DATABASE_URL, named after its
+    database: `<db>_<worker>_<pid>` (migrated) and `<db>_<worker>_<pid>_empty`.
+
+    The process id keeps two runs against one server (two checkouts, say) apart. A run
+    that was killed leaves its databases behind; `.ci/run` drops every `<db>_…` at its end.
+    """
+
+    def __init__(self, url: str) -> None:
+        server = make_url(url)
+        assert server.database, f"FEEDSVC_TEST_DATABASE_URL names no database: {url}"
+        name = f"{server.database}_{WORKER}_{os.getpid()}"
+        # CREATE and DROP DATABASE cannot run in a transaction; `postgres` is there on every server.
+        self._admin = create_engine(
+            server.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_size=1
+        )
+        self._migrated = _ServerDatabase(self._admin, server.set(database=name), migrate=True)
+        self._empty = _ServerDatabase(self._admin, server.set(database=f"{name}_empty"), migrate=False)
+
+    def migrated(self, _directory: Path) -> str:
+        return self._migrated.ready()
+
+    def empty(self, _directory: Path) -> str:
+        return self._empty.ready()
+
+    def close(self) -> None:
+        self._migrated.drop()
+        self._empty.drop()
+        self._admin.dispose()
+
+
+Databases: TypeAlias = SqliteDatabases | PostgresDatabases
+
+
+# What the schema consists of, without object ids or storage (TRUNCATE gives tables new files).
+_SCHEMA = """
+SELECT md5(string_agg(item, E'\\n' ORDER BY item)) FROM (
+    SELECT 'schema ' || nspname FROM pg_namespace
+     WHERE NOT starts_with(nspname, 'pg_') AND nspname <> 'information_schema'
+    UNION ALL
+    SELECT 'extension ' || extname FROM pg_extension
+    UNION ALL
+    SELECT 'type ' || typname || ' ' || typtype::text FROM pg_type
+     WHERE typnamespace = 'public'::regnamespace
+    UNION ALL
+    SELECT 'label ' || t.typname || ' ' || e.enumlabel FROM pg_enum e
+      JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typnamespace = 'public'::regnamespace
+    UNION ALL
+    SELECT 'relation ' || relname || ' ' || relkind::text FROM pg_class
+     WHERE relnamespace = 'public'::regnamespace
+    UNION ALL
+    SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+           || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+           || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+      FROM pg_attribute a
+      JOIN pg_class c ON c.oid = a.attrelid
+      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+      FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+    UNION ALL
+    SELECT 'index ' || pg_get_indexdef(indexrelid) FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace
+    UNION ALL
+    SELECT 'trigger ' || pg_get_triggerdef(t.oid) FROM pg_trigger t
+      JOIN pg_class c ON c.oid = t.tgrelid
+     WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
+    UNION ALL
+    SELECT 'function ' || oid::regprocedure::text || ' ' || md5(prosrc) FROM pg_proc
+     WHERE pronamespace = 'public'::regnamespace
+) AS schema (item)
+"""
+_REVISION = "SELECT string_agg(version_num, ',') FROM alembic_version"
+# Ends the sessions a test left (an app it did not dispose of, a server it started), waiting
+# up to 5 s for each: an idle transaction's locks would keep TRUNCATE waiting.
+_END_OTHER_SESSIONS = """
+SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+ WHERE datname = current_database() AND pid <> pg_backend_pid()
+"""
+
+
+@dataclass
+class _Snapshot:
+    """What a database held right after it was made: its schema, and the few rows and
+    sequence values the migrations left; put back with one TRUNCATE and a few inserts."""
+
+    schema: str
+    reset: str = ""
+    rows: list[tuple[Table, list[dict[str, Any]]]] = field(default_factory=list)
+
+
+class _ServerDatabase:
+    """A PostgreSQL database of this process, made on first use (migrated or empty) and
+    returned to that state before each later use."""
+
+    def __init__(self, admin: Engine, url: URL, *, migrate: bool) -> None:
+        assert url.database is not None
+        if len(url.database.encode()) > _PG_NAME_LIMIT:
+            raise ValueError(f"{url.database!r} is too long: shorten the database name in the URL")
+        self._admin = admin
+        self._url = url
+        self._migrate = migrate
+        self._engine: Engine | None = None
+        self._snapshot: _Snapshot | None = None
+
+    def ready(self) -> str:
+        if self._snapshot is None:
+            self._make()
+        elif not self._put_back():
+            # The test before changed the schema (rare): a new database takes a second or so.
+            self.drop()
+            self._make()
+        return self._url.render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        self._snapshot = None
+        quoted = self._admin.dialect.identifier_preparer.quote(self._url.database or "")
+        with self._admin.connect() as connection:
+            # FORCE: a server process a test started (gunicorn, say) may still be connected.
+            connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+
+    def _make(self) -> None:
+        quoted = self._admin.dialect.identifier_preparer.quote(self._url.database or "")
+        with self._admin.connect() as connection:
+            # Left by an earlier process of the same id that was killed; its server is gone.
+            connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+            # template0, not template1: nothing an administrator added to template1 comes along.
+            connection.execute(text(f"CREATE DATABASE {quoted} TEMPLATE template0"))
+            # Commits need not wait for the WAL fsync (some ms each, many per test): the data is
+            # thrown away anyway, and the tests of outages stop servers of their own.
+            connection.execute(text(f"ALTER DATABASE {quoted} SET synchronous_commit = off"))
+        if self._migrate:
+            migrating = make_engine(self._url.render_as_string(hide_password=False))
+            upgrade(migrating)
+            migrating.dispose()
+        # One connection, kept: its own session is the one _END_OTHER_SESSIONS spares.
+        self._engine = create_engine(self._url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+        with self._engine.connect() as connection:
+            self._snapshot = _take_snapshot(connection)
+            connection.commit()
+
+    def _put_back(self) -> bool:
+        """Returns the database to its snapshot; False if the schema differs from it."""
+        assert self._engine is not None and self._snapshot is not None
+        with self._engine.connect() as connection:
+            connection.exec_driver_sql(_END_OTHER_SESSIONS)
+            connection.commit()
+            if self._migrate:
+                try:
+                    if _fingerprint(connection) != self._snapshot.schema:
+                        return False
+                except DBAPIError:  # alembic_version is gone, say
+                    return False
+                connection.exec_driver_sql(self._snapshot.reset)
+                for table, rows in self._snapshot.rows:
+                    connection.execute(table.insert(), rows)
+            else:
+                connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+                if _fingerprint(connection) != self._snapshot.schema:
+                    return False
+            connection.commit()
+        return True
+
+
+def _fingerprint(connection: Connection) -> str:
+    schema = connection.exec_driver_sql(_SCHEMA).scalar_one()
+    tables = connection.exec_driver_sql("SELECT to_regclass('alembic_version') IS NOT NULL").scalar_one()
+    revision = connection.exec_driver_sql(_REVISION).scalar_one() if tables else None
+    return f"{schema} at {revision}"
+
+
+def _take_snapshot(connection: Connection) -> _Snapshot:
+    snapshot = _Snapshot(schema=_fingerprint(connection))
+    quote = connection.dialect.identifier_preparer.quote
+    tables = connection.exec_driver_sql(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+    ).scalars()
+    sequences = connection.exec_driver_sql(
+        "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+    ).scalars()
+    statements = []
+    names = sorted(tables)
+    if names:
+        statements.append(f"TRUNCATE {', '.join(quote(name) for name in names)}")
+    for sequence in sorted(sequences):
+        value, called = connection.exec_driver_sql(
+            f"SELECT last_value, is_called FROM {quote(sequence)}"
+        ).one()
+        statements.append(f"SELECT setval('{quote(sequence)}', {int(value)}, {bool(called)})")
+    snapshot.reset = "; ".join(statements)
+    with_rows = [
+        name
+        for name in names
+        if connection.exec_driver_sql(f"SELECT EXISTS (SELECT FROM {quote(name)})").scalar()
+    ]
+    if with_rows:
+        metadata = MetaData()
+        metadata.reflect(connection, only=with_rows)
+        for table in metadata.sorted_tables:  # referenced tables first
+            rows = [dict(row) for row in connection.execute(table.select()).mappings()]
+            snapshot.rows.append((table, rows))
+    return snapshot

@@ -1,0 +1,126 @@
+"""The wheel: built from the tree, installed into a fresh virtualenv, it knows its version,
+loads the sample data it carries and serves a request, away from the source tree."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SKIPPED = (
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "instance",
+    "*.egg-info",
+    ".data",
+    "results",
+    "__pycache__",
+    ".*_cache",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_a_wheel_installs_loads_the_sample_and_serves(tmp_path: Path) -> None:
+    # Built from a copy: setuptools leaves build/ behind in the tree it builds from.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*SKIPPED))
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-w",
+            wheels,
+            source,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = wheels.glob("feedsvc-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "feedsvc/sample/catalog.json" in names and "feedsvc/sample/releases.json" in names
+    assert any(name.endswith(".dist-info/licenses/LICENSE") or name.endswith("/LICENSE") for name in names)
+
+    # A fresh virtualenv; its dependencies are read from this one's site-packages (offline, fast).
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
+    (site,) = venv.glob("lib/python*/site-packages")
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "-q", "--no-deps",
+         "--no-index", "--disable-pip-version-check", wheel],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )  # fmt: skip
+    installed = subprocess.run(
+        [venv / "bin" / "python", "-c", "import feedsvc; print(feedsvc.__file__)"],
+        cwd=tmp_path, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert installed.stdout.startswith(str(venv)), "the wheel's feedsvc, not the source tree's"
+
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("FEEDSVC_", "PYTHON"))}
+    env |= {
+        "FEEDSVC_DATABASE_URL": f"sqlite:///{tmp_path / 'feedsvc.sqlite3'}",
+        "FEEDSVC_BASE_URL": f"http://127.0.0.1:{port}",
+        "FEEDSVC_TAG_AUTHORITY": "presse.example.test",
+        "FEEDSVC_SECRET_KEY": "wheel-test",
+    }
+    feedsvc = str(venv / "bin" / "feedsvc")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [feedsvc, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("feedsvc "), version.stderr
+    loaded = run("load-sample")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "created" in loaded.stdout
+
+    server = subprocess.Popen(
+        [feedsvc, "serve", "--port", str(port), "--workers", "1", "--no-worker"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline, body = time.monotonic() + 60, b""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                    body = answer.read()
+                    break
+            except OSError:
+                time.sleep(0.3)
+        assert b'"status"' in body, "the server never answered"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
