@@ -171,6 +171,20 @@ def test_an_unknown_release_is_404(
     refused_without_writing(api, response_of, 404)
 
 
+@pytest.mark.parametrize("bad", ["\u0000", "Ros\u0000enheim", "x" * 101, "M\u00fcnchen"])
+def test_a_city_or_topic_that_is_no_slug_is_422_also_with_other_errors(
+    api: Flask, client: FlaskClient, token: dict[str, str], bad: str
+) -> None:
+    # Not looked up at all: PostgreSQL refuses even to compare with a NUL byte.
+    def response_of() -> TestResponse:
+        return client.post(
+            "/api/v1/releases", json={"title": "", "body": "", "city": bad, "topics": [bad]}, headers=token
+        )
+
+    body = refused_without_writing(api, response_of, 422)
+    assert {"city", "topics.0", "title"} <= {error["field"] for error in body["errors"]}
+
+
 @pytest.mark.parametrize(
     "query", ["city=nirgendwo", "topic=nichts", "region=mars", "city=rosenheim&topic=nichts", "city="]
 )

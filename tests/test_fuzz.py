@@ -105,7 +105,13 @@ def test_hostile_requests_to_every_route_get_no_server_error(seeded: Flask) -> N
         headers=HEADERS,
         method=st.sampled_from(["GET", "HEAD", "POST"]),
     )
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(
         route: str, segments: list[str], query: dict[str, str], headers: dict[str, str], method: str
     ) -> None:
@@ -336,9 +342,8 @@ def test_oversized_requests_under_the_api_get_problem_json(server: Server, raw: 
     assert json.loads(body)["status"] == status
 
 
-def test_slow_clients_do_not_hold_up_pollers(
-    seeded: Flask, app_config: dict[str, Any], tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("seeded")
+def test_slow_clients_do_not_hold_up_pollers(app_config: dict[str, Any], tmp_path: Path) -> None:
     """Twenty connections send half a request and wait; a poller still gets every feed fast.
 
     One worker (so that none is still starting when the clients arrive) whose threads

@@ -73,7 +73,7 @@ def test_the_page_needs_nothing_the_pages_security_policy_forbids(client: FlaskC
 
 
 @pytest.mark.usefixtures("sample_app")
-def test_entry_text_is_copied_as_text_never_as_markup(app: Flask, client: FlaskClient) -> None:
+def test_entry_text_is_copied_as_text_never_as_markup(client: FlaskClient) -> None:
     feed = client.get("/feed.rss").data.replace(
         b"<title>Pressemitteilungen", b"<title>&lt;script&gt;alert(1)&lt;/script&gt; Pressemitteilungen", 1
     )

@@ -77,7 +77,8 @@ def test_an_old_release_finds_old_releases_sharing_its_topics(old_release: int, 
     assert len(titles) == 4
 
 
-def test_a_new_release_finds_its_newest_neighbours(old_release: int, app: Flask, client: FlaskClient) -> None:
+@pytest.mark.usefixtures("old_release")
+def test_a_new_release_finds_its_newest_neighbours(app: Flask, client: FlaskClient) -> None:
     newest = add_release(app, title="Kulturprogramm Woche 100", topics=("kultur",), minutes_ago=0)
     assert related_titles(client, newest) == [f"Kulturprogramm Woche {number}" for number in range(4)]
 

@@ -142,8 +142,9 @@ def test_past_50000_urls_the_sitemap_is_an_index_of_id_ranges(
     assert client.get(f"/sitemap-releases-{last_id // 2 + 1}.xml").status_code == 404
 
 
+@pytest.mark.usefixtures("archive")
 def test_a_child_sitemap_answers_304_without_reading_its_releases(
-    client: FlaskClient, archive: dict[str, int], monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = client.get("/sitemap-releases-0.xml")
 
@@ -168,7 +169,8 @@ def test_a_child_sitemap_changes_with_a_retraction_in_its_range(
     assert release_url(app, archive["old"]) not in locations(etree.fromstring(after.data))
 
 
-def test_a_child_sitemap_reads_one_range_of_the_primary_key(app: Flask, archive: dict[str, int]) -> None:
+@pytest.mark.usefixtures("archive")
+def test_a_child_sitemap_reads_one_range_of_the_primary_key(app: Flask) -> None:
     with app.app_context():
         session = db.session()
         if session.get_bind().dialect.name != "sqlite":

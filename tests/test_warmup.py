@@ -19,7 +19,8 @@ def unfrozen() -> Iterator[None]:
     gc.unfreeze()  # the rest of the test session collects as usual
 
 
-def test_warm_up_renders_each_kind_of_page(sample_app: Flask, unfrozen: None) -> None:
+@pytest.mark.usefixtures("unfrozen")
+def test_warm_up_renders_each_kind_of_page(sample_app: Flask) -> None:
     shown = warmup.sample_paths(sample_app)
     assert shown[0] == "/" and shown[-1] == warmup.SEARCH_PATH
     assert any(path.startswith("/cities/") for path in shown)
@@ -34,8 +35,9 @@ def test_warm_up_renders_each_kind_of_page(sample_app: Flask, unfrozen: None) ->
     assert gc.get_freeze_count() > 0
 
 
+@pytest.mark.usefixtures("unfrozen")
 def test_warm_up_without_a_database_leaves_the_pages_to_the_first_requests(
-    tmp_path: Path, unfrozen: None, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = create_app(
         {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/empty.sqlite3", "SECRET_KEY": "t"}

@@ -45,6 +45,11 @@ def _http_url(value: str) -> str:
     return value
 
 
+def is_slug(value: object) -> bool:
+    """Whether a value could name a city or topic at all (what `Slug` accepts)."""
+    return isinstance(value, str) and len(value) <= 100 and _SLUG.fullmatch(value) is not None
+
+
 def _slug(value: str) -> str:
     if not _SLUG.fullmatch(value):  # match's "$" lets a final newline pass
         raise ValueError("must be a slug: lowercase letters, digits and single hyphens")

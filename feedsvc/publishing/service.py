@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from feedsvc.db import begin_writing
 from feedsvc.models import Publisher, Release
-from feedsvc.publishing.input import FieldError, ReleaseIn, ReleasePatch
+from feedsvc.publishing.input import FieldError, ReleaseIn, ReleasePatch, is_slug
 from feedsvc.publishing.values import new_release_fields, update_from_patch, update_replacing_with
 from feedsvc.publishing.writers import Writer
 from feedsvc.store.catalog import city_by_slug, topics_by_slugs
@@ -293,14 +293,16 @@ def unknown_names(session: Session, raw: Mapping[str, Any]) -> tuple[FieldError,
     """The unknown city and topics that raw release input names, before it is valid as a
     whole: so that an answer refusing invalid input names these too, all errors at once
     (docs/api.md#errors). Values that are not slugs at all are the schema's to refuse."""
+    # Only what could be a slug is looked up: the rest (a NUL byte, say, which PostgreSQL
+    # refuses to even compare) is the schema's to refuse.
     city, topics = raw.get("city"), raw.get("topics")
-    city_slug = city if isinstance(city, str) else None
-    topic_slugs = [slug for slug in topics if isinstance(slug, str)] if isinstance(topics, list) else []
+    city_slug = city if is_slug(city) else None
+    topic_slugs = [slug for slug in topics if is_slug(slug)] if isinstance(topics, list) else []
     known = topics_by_slugs(session, topic_slugs)
     unknown_topics = tuple(
         (index, slug)
         for index, slug in enumerate(topics if isinstance(topics, list) else [])
-        if isinstance(slug, str) and slug not in known
+        if is_slug(slug) and slug not in known
     )
     unknown_city = city_slug if city_slug is not None and city_by_slug(session, city_slug) is None else None
     return _unknown_reference_errors(UnknownReferences(city=unknown_city, topics=unknown_topics))

@@ -64,7 +64,7 @@ _RELEASE_ID = {
     "schema": {"type": "integer", "minimum": 1},
     "example": 1,
 }
-# What a press office sends (CONTRACT §2), as the document's request examples.
+# What a press office sends (docs/api.md#a-release), as the document's request examples.
 _RELEASE_EXAMPLE = {
     "external_id": "ro-2026-117",
     "city": "rosenheim",
