@@ -31,6 +31,7 @@ from feedsvc import db
 from feedsvc.store.keys import release_key, release_keys
 from feedsvc.store.releases import release_by_id
 from feedsvc.store.tokens import create_token
+from feedsvc.worker.delivery import feed_paths
 from feedsvc.worker.purge import purge
 
 
@@ -63,7 +64,11 @@ def start_fronts(
     notes: list[str] = []
     static: Front | None = None
     fronts: list[Front] = []
-    if options.nginx and servers.nginx_binary() is not None:
+    if options.nginx and servers.nginx_binary() is not None and servers.cache_purge_module() is None:
+        notes.append(
+            f"nginx's cache purge module is not installed, nginx skipped ({servers.NGINX_INSTALL_HINT})"
+        )
+    elif options.nginx and servers.nginx_binary() is not None:
         # Started as root, nginx's workers run as nobody: they must get into the run's directory.
         workdir.chmod(0o755)
         nginx_dir = workdir / "nginx"
@@ -84,7 +89,7 @@ def start_fronts(
         notes.append(f"nginx not installed, skipped ({servers.NGINX_INSTALL_HINT})")
     if options.varnish and servers.varnishd_binary() is not None:
         port = servers.free_port()
-        vcl = servers.render_vcl(workdir / "varnish", backend_port=upstream)
+        vcl = servers.render_vcl(workdir / "varnish", backend_ports=[upstream])
         varnish = servers.start_varnish(vcl, port=port, memory="512m", quiet=True)
         stack.callback(varnish.stop)
         base = f"http://127.0.0.1:{port}"
@@ -181,13 +186,17 @@ class Publisher:
             created: dict[str, Any] = json.loads(response.read())
         return int(created["id"]), time.time()
 
-    def keys(self, release_id: int) -> list[str]:
+    def purge(self, front: Front, release_id: int) -> None:
+        """The delivery worker's purge for this release's change: its subjects' keys and its
+        own, and (for a cache that purges by path) every feed of those subjects."""
         with self.app.app_context():
-            release = release_by_id(db.session(), release_id)
+            session = db.session()
+            release = release_by_id(session, release_id)
             assert release is not None
-            keys = [*sorted(release_keys(release)), release_key(release_id)]
-            db.session().rollback()
-        return keys
+            subjects = sorted(release_keys(release))
+            paths = feed_paths(session, subjects)
+            session.rollback()
+        purge(front.purge_urls, [*subjects, release_key(release_id)], paths)
 
     def close(self) -> None:
         with self.app.app_context():
@@ -222,7 +231,7 @@ def publish_to_visible(
     for number in range(count):
         title = f"Messung {number + 1}: Bekanntmachung {uuid.uuid4().hex[:8]}"
         release_id, acknowledged = publisher.publish(title)
-        purge(front.purge_urls, publisher.keys(release_id))
+        publisher.purge(front, release_id)
         deadline = acknowledged + 10.0
         while True:
             if title.encode() in measure.probe(front.base_url + path).body:

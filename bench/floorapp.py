@@ -1,6 +1,6 @@
 """feedsvc's app plus a floor route, for the benchmark only.
 
-    .venv/bin/gunicorn -w 2 -k sync 'bench.floorapp:create_app()'
+    .venv/bin/python -m bench.floorserve --no-worker --workers 2    (`feedsvc serve` loading it)
 
 `/_floor` answers a constant body from memory (the bytes of the file named by
 BENCH_FLOOR_FILE, normally the hot feed itself, with the same content type) through

@@ -2,7 +2,7 @@
 request after start against a minimal Django app's, and a city page's first render after a
 write through the API.
 
-Each first hit gets a gunicorn of its own (one sync worker, the settings of the load runs),
+Each first hit gets a gunicorn of its own (one gthread worker, as `feedsvc serve` runs them),
 timed from the moment its worker has loaded the app (`gunicorn_ready.py`), so the request
 pays whatever the worker left for later: template compiles, SQL compiles, the first
 database connection, the database file's pages not yet in SQLite's cache. The machine's

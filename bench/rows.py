@@ -67,11 +67,18 @@ class Tally:
             self.changed[subject] = when
 
 
+# Catalog entries as made: never renamed, retired or merged (migration 0010).
+_AS_MADE: Row = {"retired_at": None, "merged_into_id": None}
+_SLUGGED_AS_MADE: Row = {**_AS_MADE, "first_slug": None}
+_FLAT: Row = {"ags": None, "level": None, "parent_id": None}
+
+
 def build_catalog(rng: random.Random, cities: int, regions: int) -> Catalog:
     """Regions, cities (rank 1 = most releases: Zipf), topics and one press office per city."""
     region_places = unique_places(rng, regions, prefix="Landkreis ")
     region_rows = [
-        {"id": i, "slug": place.slug, "name": place.name, "state": "Bayern"}
+        # Flat regions without an official key, as a catalog.json makes them (migration 0011).
+        {"id": i, "slug": place.slug, "name": place.name, "state": "Bayern", **_FLAT, **_SLUGGED_AS_MADE}
         for i, place in enumerate(region_places, start=1)
     ]
     city_places: list[Place] = unique_places(rng, cities)
@@ -84,12 +91,16 @@ def build_catalog(rng: random.Random, cities: int, regions: int) -> Catalog:
             "ags": None if i % 10 == 0 else f"09{i:06d}",
             # Every region gets cities; the rest are spread at random.
             "region_id": i if i <= regions else rng.randint(1, regions),
+            **_SLUGGED_AS_MADE,
         }
         for i, place in enumerate(city_places, start=1)
     ]
-    topic_rows = [{"id": i, "slug": slugify_de(name), "name": name} for i, name in enumerate(TOPICS, start=1)]
+    topic_rows = [
+        {"id": i, "slug": slugify_de(name), "name": name, **_SLUGGED_AS_MADE}
+        for i, name in enumerate(TOPICS, start=1)
+    ]
     publishers = [
-        {"id": city["id"], "name": f"Pressestelle {city['name']}", "created_at": CATALOG_AT}
+        {"id": city["id"], "name": f"Pressestelle {city['name']}", "created_at": CATALOG_AT, **_AS_MADE}
         for city in city_rows
     ]
     links = [{"publisher_id": city["id"], "city_id": city["id"]} for city in city_rows]

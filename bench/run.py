@@ -3,16 +3,16 @@
 Per dataset size: cold render time in-process; the page rows (bench/pages.py: each kind of
 page on its first hit in a fresh gunicorn worker, the first request after start against a
 minimal Django app, a city page's first render after a write; `--pages-only` stops there);
-then gunicorn (feedsvc plus the `/_floor`
-route, 2 sync workers) loaded by wrk: the floor, the hot feed, 200 feeds round robin, 304s,
-gzip; peak memory per worker; then, through each cache that is installed (Varnish with
-deploy/varnish/feedsvc.vcl, nginx with deploy/nginx/feedsvc.conf), the hot feed, the 200
-feeds and 304s, each against nginx serving the same bytes as static files in the same run,
-and publish-to-visible through each cache while wrk loads it (into a copy of the dataset).
-Prints a Markdown table and writes it to bench/results/latest.md. Everything listens on
-127.0.0.1 and is stopped at the end, however the run ends. Exit status: 0, also when targets
-are missed (see the table); 1 when a server answered wrongly (no 304, no gzip, no cache
-hit...); 2 when wrk is missing.
+then `feedsvc serve` (gthread workers; feedsvc plus the `/_floor` route, bench/floorserve.py)
+loaded by wrk: the floor, the hot feed, 200 feeds round robin, 304s, gzip; peak memory per
+worker; then, through each cache that is installed (Varnish with deploy/varnish/feedsvc.vcl,
+nginx with deploy/nginx/feedsvc.conf), the hot feed, the 200 feeds and 304s, each against
+nginx serving the same bytes as static files in the same run, and publish-to-visible through
+each cache while wrk loads it (into a copy of the dataset); `--caches-only` skips the page
+rows and the app's own load rows. Prints a Markdown table and writes it to
+bench/results/latest.md. Everything listens on 127.0.0.1 and is stopped at the end, however
+the run ends. Exit status: 0, also when targets are missed (see the table); 1 when a server
+answered wrongly (no 304, no gzip, no cache hit...); 2 when wrk is missing.
 """
 
 from __future__ import annotations
@@ -53,7 +53,12 @@ RESULTS = ROOT / "bench" / "results" / "latest.md"
 
 
 def bench_size(
-    label: str, dataset: Dataset, options: Options, workdir: Path, pages_only: bool = False
+    label: str,
+    dataset: Dataset,
+    options: Options,
+    workdir: Path,
+    pages_only: bool = False,
+    caches_only: bool = False,
 ) -> SizeResult:
     manifest = dataset.manifest
     port = servers.free_port()
@@ -84,7 +89,7 @@ def bench_size(
         cold=cold,
         load_average=" ".join(Path("/proc/loadavg").read_text().split()[:3]),
     )
-    if options.page_samples > 0:
+    if options.page_samples > 0 and not caches_only:
         # Before the load runs, so no busy gunicorn shares the machine with the first hits.
         pages.measure_pages(label, result, app, manifest, database_url, workdir, options.page_samples)
         if options.page_writes > 0:
@@ -126,9 +131,9 @@ def bench_size(
         def workers() -> list[int]:
             return servers.child_pids(app_server.process.pid)
 
-        result.figures = app_loads(
-            label, base_url, [run for run in runs if etag or "304" not in run.scenario], options, workers
-        )
+        if not caches_only:
+            wanted = [run for run in runs if etag or "304" not in run.scenario]
+            result.figures = app_loads(label, base_url, wanted, options, workers)
         for figure in result.figures:
             # A 304 has no body: a few hundred bytes of headers per response, not a feed.
             if "304" in figure.scenario and figure.result.bytes_per_request > 2048:
@@ -143,14 +148,14 @@ def bench_size(
     return result
 
 
-def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path, bool]:
+def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path, bool, bool]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 10k, 100k, 1m, or numbers")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured wrk run")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of wrk before each measured run")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of `feedsvc serve`")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--no-nginx", action="store_true", help="skip nginx (cache and static yardstick)")
@@ -171,6 +176,11 @@ def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path, bool]:
         help="writes before a city page render (default 5, --quick 2)",
     )
     parser.add_argument("--pages-only", action="store_true", help="only the page rows (and cold render)")
+    parser.add_argument(
+        "--caches-only",
+        action="store_true",
+        help="only the cache rows (Varnish, nginx, nginx static) and publish to visible",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 10k only, 2 s runs, 1 s warm-up")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the Markdown table goes too")
     args = parser.parse_args(argv)
@@ -192,11 +202,13 @@ def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path, bool]:
         args.page_samples if args.page_samples is not None else (1 if args.quick else 3),
         args.page_writes if args.page_writes is not None else (2 if args.quick else 5),
     )
-    return sizes, options, args.output, args.pages_only
+    if args.pages_only and args.caches_only:
+        parser.error("--pages-only and --caches-only exclude each other")
+    return sizes, options, args.output, args.pages_only, args.caches_only
 
 
 def main(argv: list[str] | None = None) -> int:
-    sizes, options, output, pages_only = parse_args(argv)
+    sizes, options, output, pages_only, caches_only = parse_args(argv)
     ignored = sorted(name for name in os.environ if name.startswith("FEEDSVC_"))
     for name in ignored:  # the in-process app would read them; the servers never see them
         del os.environ[name]
@@ -211,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"[{label}] dataset")
         dataset = ensure_dataset(releases, progress=log)
         with tempfile.TemporaryDirectory(prefix=f"feedsvc-bench-{label}-") as workdir:
-            results.append(bench_size(label, dataset, options, Path(workdir), pages_only))
+            results.append(bench_size(label, dataset, options, Path(workdir), pages_only, caches_only))
     command = shlex.join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
     text = render(results, title="feedsvc feed benchmark", command=command, settings=options.settings())
     # The sanitiser's cost per KB (bench/sanitiser.py): flat across sizes when it is linear.

@@ -12,6 +12,7 @@ from bench import loadgen, servers
 from bench.floorapp import FLOOR_PATH
 from bench.loadgen import WrkResult
 from bench.report import Figure
+from feedsvc.cli.serve import ServerOptions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Options:
         return (
             f"wrk: {self.duration:g} s per run after {self.warmup:g} s warm-up, "
             f"{self.connections} connections, {self.threads} thread(s); "
-            f"gunicorn: {self.workers} sync workers."
+            f"app: `feedsvc serve`, {self.workers} gthread workers × {ServerOptions.threads} threads."
         )
 
 

@@ -15,16 +15,21 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.floorapp import FLOOR_FILE_ENV, FLOOR_PATH
 from bench.gunicorn_ready import READY_FILE_ENV
+from feedsvc.cli import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_NGINX_CONF = ROOT / "deploy" / "nginx" / "feedsvc.conf"
 NGINX_WRAPPER = Path(__file__).resolve().parent / "nginx-wrapper.conf"
-NGINX_INSTALL_HINT = "apt-get install -y nginx    (Debian/Ubuntu package 'nginx')"
+NGINX_INSTALL_HINT = "apt-get install -y nginx libnginx-mod-http-cache-purge    (Debian/Ubuntu packages)"
+# The dynamic module deploy/nginx/feedsvc.conf needs, where Debian's package puts it.
+CACHE_PURGE_MODULE = "ngx_http_cache_purge_module.so"
+NGINX_MODULE_DIRS = ("/usr/lib/nginx/modules", "/usr/local/lib/nginx/modules", "/etc/nginx/modules")
 
 
 @dataclass
@@ -104,32 +109,39 @@ def gunicorn_binary() -> str:
 
 
 def start_gunicorn(
-    *, database_url: str, floor_file: Path, workdir: Path, workers: int = 2, port: int | None = None
+    *,
+    database_url: str,
+    floor_file: Path,
+    workdir: Path,
+    workers: int = 2,
+    threads: int = serve.ServerOptions.threads,
+    port: int | None = None,
 ) -> Server:
-    """feedsvc with the floor route, as `feedsvc serve` runs it: sync workers, 30 s timeout."""
+    """feedsvc with the floor routes, run by `feedsvc serve` itself (`bench/floorserve.py`):
+    gthread workers with client socket timeouts, warmed up, metrics in multiprocess mode;
+    no delivery worker (the benchmark purges as the worker would)."""
     port = port or free_port()
     # Only the settings below: a FEEDSVC_* variable of the caller's shell (hubs,
-    # another database) would change what is measured.
+    # another database) would change what is measured, and so would GUNICORN_CMD_ARGS.
     env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith("FEEDSVC_")},
+        **{
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("FEEDSVC_") and name != "GUNICORN_CMD_ARGS"
+        },
         "FEEDSVC_DATABASE_URL": database_url,
         "FEEDSVC_BASE_URL": f"http://127.0.0.1:{port}",
         "FEEDSVC_SECRET_KEY": "bench-only-secret",
         FLOOR_FILE_ENV: str(floor_file),
     }
     command = [
-        gunicorn_binary(),
-        "--workers", str(workers),
-        "--worker-class", "sync",
-        "--bind", f"127.0.0.1:{port}",
-        "--timeout", "30",
-        "--graceful-timeout", "30",
-        "--keep-alive", "5",
-        "bench.floorapp:create_app()",
+        sys.executable, "-m", "bench.floorserve", "--no-worker",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--threads", str(threads),
     ]  # fmt: skip
-    server = _spawn("gunicorn", command, port, workdir / "gunicorn.log", env)
+    server = _spawn("feedsvc serve", command, port, workdir / "gunicorn.log", env)
     try:
-        wait_ready(server, FLOOR_PATH)
+        wait_ready(server, FLOOR_PATH, timeout_s=60.0)
     except BaseException:
         server.stop()
         raise
@@ -142,8 +154,9 @@ READY_HOOKS = Path(__file__).resolve().parent / "gunicorn_ready.py"
 def start_fresh_gunicorn(
     app_uri: str, *, env: dict[str, str], workdir: Path, port: int | None = None, timeout_s: float = 120.0
 ) -> Server:
-    """One sync worker of `app_uri`, with the settings of `start_gunicorn`, returned once the
-    worker has loaded its app (`gunicorn_ready.py`) and before it has answered anything."""
+    """One worker of `app_uri` with the worker class, threads and timeouts of `feedsvc serve`,
+    returned once the worker has loaded its app (`gunicorn_ready.py`) and before it has
+    answered anything."""
     port = port or free_port()
     ready = workdir / f"ready-{port}"
     ready.unlink(missing_ok=True)
@@ -151,10 +164,11 @@ def start_fresh_gunicorn(
         gunicorn_binary(),
         "--config", str(READY_HOOKS),
         "--workers", "1",
-        "--worker-class", "sync",
+        "--worker-class", serve.CLIENT_TIMEOUT_WORKER,
+        "--threads", str(serve.ServerOptions.threads),
         "--bind", f"127.0.0.1:{port}",
-        "--timeout", "30",
-        "--graceful-timeout", "30",
+        "--timeout", str(serve.ServerOptions.timeout),
+        "--graceful-timeout", str(serve.ServerOptions.timeout),
         "--keep-alive", "5",
         app_uri,
     ]  # fmt: skip
@@ -217,6 +231,18 @@ def nginx_binary() -> str | None:
     )
 
 
+def cache_purge_module() -> Path | None:
+    """ngx_cache_purge's shared object, if it is installed."""
+    return next(
+        (
+            found
+            for directory in NGINX_MODULE_DIRS
+            if (found := Path(directory) / CACHE_PURGE_MODULE).exists()
+        ),
+        None,
+    )
+
+
 def render_nginx_config(workdir: Path, *, upstream_port: int, proxy_port: int, static_port: int) -> Path:
     """The bench wrapper around the shipped config: its upstream, cache path and listen
     lines pointed at this run's ports and temporary directories, nothing else changed."""
@@ -241,7 +267,14 @@ def render_nginx_config(workdir: Path, *, upstream_port: int, proxy_port: int, s
         directory.mkdir(parents=True, exist_ok=True)
     (workdir / "feedsvc.conf").write_text(shipped, encoding="utf-8")
     wrapper = NGINX_WRAPPER.read_text(encoding="utf-8")
-    for name, value in {"WORKDIR": str(workdir), "STATIC_PORT": str(static_port)}.items():
+    module = cache_purge_module()
+    values = {
+        "WORKDIR": str(workdir),
+        "STATIC_PORT": str(static_port),
+        # Without the module `nginx -t` names the unknown directive: check_nginx_config says so.
+        "LOAD_MODULES": f"load_module {module};" if module else "",
+    }
+    for name, value in values.items():
         wrapper = wrapper.replace("{{" + name + "}}", value)
     config = workdir / "nginx.conf"
     config.write_text(wrapper, encoding="utf-8")
@@ -293,16 +326,50 @@ def varnishd_binary() -> str | None:
     )
 
 
-def render_vcl(workdir: Path, *, backend_port: int) -> Path:
-    """The shipped VCL with its backend pointed at this run's app server, nothing else changed."""
+def render_vcl(workdir: Path, *, backend_ports: Sequence[int]) -> Path:
+    """The shipped VCL with its backend pointed at this run's app server, nothing else changed.
+    With two app servers: the file that the shipped VCL's comments show for several app
+    servers, taken from those comments (the shipped VCL included, then a second backend for
+    its round-robin director), so that what is tested is what the comments say."""
     shipped = SHIPPED_VCL.read_text(encoding="utf-8")
-    old = '.port = "8000";'
+    old = '\n    .port = "8000";'  # the backend's own line (the comments' example has one too)
     if shipped.count(old) != 1:
-        raise RuntimeError(f"{SHIPPED_VCL}: expected '{old}' exactly once; update bench/servers.py")
+        raise RuntimeError(f"{SHIPPED_VCL}: expected {old!r} exactly once; update bench/servers.py")
+    if not 1 <= len(backend_ports) <= 2:
+        raise ValueError(f"one or two app servers, not {len(backend_ports)}")
     workdir.mkdir(parents=True, exist_ok=True)
     vcl = workdir / "feedsvc.vcl"
-    vcl.write_text(shipped.replace(old, f'.port = "{backend_port}";'), encoding="utf-8")
-    return vcl
+    vcl.write_text(shipped.replace(old, f'\n    .port = "{backend_ports[0]}";'), encoding="utf-8")
+    if len(backend_ports) == 1:
+        return vcl
+    example = _several_app_servers_example(shipped)
+    replacements = [
+        ('"/etc/varnish/feedsvc.vcl"', f'"{vcl}"'),
+        ('"10.0.0.12"', '"127.0.0.1"'),
+        ('"8000"', f'"{backend_ports[1]}"'),
+    ]
+    for text, replacement in replacements:
+        if example.count(text) != 1:
+            raise RuntimeError(f"{SHIPPED_VCL}: its example names {text} not once; update bench/servers.py")
+        example = example.replace(text, replacement)
+    site = workdir / "site.vcl"
+    site.write_text(example, encoding="utf-8")
+    return site
+
+
+def _several_app_servers_example(shipped: str) -> str:
+    """The indented example in the shipped VCL's comments: from `vcl 4.1;` to the empty
+    comment line after it."""
+    lines = shipped.splitlines()
+    prefix = "#     "
+    try:
+        first = lines.index(prefix + "vcl 4.1;")
+        last = next(n for n in range(first, len(lines)) if not lines[n].startswith(prefix)) - 1
+    except (ValueError, StopIteration) as missing:
+        raise RuntimeError(
+            f"{SHIPPED_VCL}: no example for several app servers; update bench/servers.py"
+        ) from missing
+    return "\n".join(line.removeprefix(prefix) for line in lines[first : last + 1]) + "\n"
 
 
 def check_vcl(vcl: Path) -> str | None:
@@ -360,11 +427,15 @@ def start_varnish(
     return server
 
 
-def start_feedsvc(*, env: dict[str, str], port: int, log: Path, workers: int = 2) -> Server:
-    """`feedsvc serve` (gunicorn, sync workers) on 127.0.0.1:`port` with exactly `env`."""
+def start_feedsvc(
+    *, env: dict[str, str], port: int, log: Path, workers: int = 2, delivery_worker: bool = True
+) -> Server:
+    """`feedsvc serve` (gunicorn, gthread workers, and the delivery worker beside it unless
+    `delivery_worker` is False) on 127.0.0.1:`port` with exactly `env`."""
     command = [
         sys.executable, "-m", "feedsvc.__main__", "serve",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        *([] if delivery_worker else ["--no-worker"]),
     ]  # fmt: skip
     server = _spawn("feedsvc serve", command, port, log, env)
     try:
@@ -372,4 +443,14 @@ def start_feedsvc(*, env: dict[str, str], port: int, log: Path, workers: int = 2
     except BaseException:
         server.stop()
         raise
+    return server
+
+
+def start_worker(*, env: dict[str, str], log: Path) -> Server:
+    """`feedsvc worker` (the delivery worker alone) with exactly `env`; it listens on no port."""
+    command = [sys.executable, "-m", "feedsvc.__main__", "worker"]
+    server = _spawn("feedsvc worker", command, 0, log, env)
+    time.sleep(0.2)
+    if server.process.poll() is not None:
+        raise RuntimeError(f"feedsvc worker exited ({server.process.returncode}):\n{server.log_tail()}")
     return server

@@ -16,7 +16,9 @@ from typing import Any
 
 from flask import Flask
 
-from feedsvc import settings
+from feedsvc import identity, settings
+
+IDENTITY = "feedsvc.identity"
 
 Clock = Callable[[], datetime]
 
@@ -45,6 +47,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "DELIVERY_LAG_ALERT": 60,
         "FEED_MAX_AGE": 300,
         "FEED_STALE_WHILE_REVALIDATE": 60,
+        # Public feeds and pages stay fresh until the next multiple of this many seconds
+        # (since the epoch, UTC) at most: an embargo on such a point lifts exactly for every
+        # client, and max-age never tells of one (docs/feeds.md#polling-http-caching).
+        "FEED_EXPIRY_GRID": 60,
         # Archive pages (RFC 5005, `?after=`) hold only complete, older releases.
         "FEED_ARCHIVE_MAX_AGE": 86400,
         "FEED_STALE_IF_ERROR": 86400,
@@ -68,12 +74,34 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Signs the session cookie of the publish form (FEEDSVC_SECRET_KEY).
         "SECRET_KEY": None,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # The desk's sessions end after this many seconds without a request, and this many
+        # seconds after sign-in at the latest.
+        "SESSION_IDLE_TIMEOUT": 7200,
+        "SESSION_MAX_AGE": 43200,
+        # Sign-in is refused for an account (an address) with this many failures within the
+        # window (seconds), until the window has passed them.
+        "SIGN_IN_MAX_FAILURES": 5,
+        "SIGN_IN_MAX_FAILURES_PER_ADDRESS": 30,
+        "SIGN_IN_FAILURE_WINDOW": 900,
+        # Seconds an e-mail sign-in link signs in (once).
+        "SIGN_IN_LINK_MAX_AGE": 900,
+        # The mail server of sign-in links (none: no links), sent with STARTTLS by default.
+        "SMTP_HOST": None,
+        "SMTP_PORT": 587,
+        "SMTP_USER": None,
+        "SMTP_PASSWORD": None,
+        "SMTP_FROM": None,
+        "SMTP_STARTTLS": True,
+        # Flask's own instance folder unless FEEDSVC_INSTANCE_PATH names another.
+        "INSTANCE_PATH": instance_path,
     }
 
 
 def configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     """`app.config` from the checked settings (`feedsvc.settings`); ConfigError lists every
     bad value at once."""
+    if (instance_path := settings.instance_path_given(os.environ, test_config)) is not None:
+        app.instance_path = instance_path
     base = defaults(app.instance_path)
     app.config.from_mapping(base)
     loaded = settings.load(app, os.environ, test_config, base)
@@ -83,6 +111,7 @@ def configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
             {key: value for key, value in test_config.items() if key not in settings.Settings.model_fields}
         )
     app.extensions["feedsvc.settings"] = loaded
+    app.extensions[IDENTITY] = _site_identity(loaded)
     _ensure_secret_key(app)
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -92,6 +121,24 @@ def loaded_settings(app: Flask) -> settings.Loaded:
     """The checked settings of `app` and where each value came from."""
     loaded: settings.Loaded = app.extensions["feedsvc.settings"]
     return loaded
+
+
+def site_identity(app: Flask) -> identity.Identity:
+    """The site's identity (name, logo, colours, contact), as checked when `app` was made."""
+    found: identity.Identity = app.extensions[IDENTITY]
+    return found
+
+
+def _site_identity(loaded: settings.Loaded) -> identity.Identity:
+    """The identity the settings describe, its logo and icon files read once; ConfigError
+    names each that cannot be used."""
+    values = loaded.settings.model_dump()
+    found, problems = identity.identity_from(values, Path(loaded.settings.INSTANCE_PATH))
+    if problems:
+        raise settings.ConfigError(
+            [settings.problem_line(key, values[key], loaded.sources, reason) for key, reason in problems]
+        )
+    return found
 
 
 def _ensure_secret_key(app: Flask) -> None:

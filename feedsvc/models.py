@@ -1,4 +1,5 @@
-"""Typed ORM models of feedsvc: cities, regions, topics, publishers, releases.
+"""Typed ORM models of feedsvc: cities, regions, topics, publishers, releases, tokens,
+the desk's users and their sessions.
 
 Knows nothing of Flask, HTTP or feed formats. Every timestamp is aware UTC, on
 SQLite too (`UTCDateTime`).
@@ -12,6 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Dialect,
@@ -67,32 +69,85 @@ publisher_cities = Table(
 )
 
 
-class Region(Base):
+class CatalogEntry:
+    """What every catalog entry (region, city, topic, press office) keeps of its history
+    (migration 0010, `store.catalog_history`).
+
+    A retired entry takes no new releases and is listed nowhere, but its feeds and page
+    stay (with the releases it has). A merged entry is retired too and names the entry
+    that took its releases; its row stays, so that its id is never given again (SQLite
+    reuses the highest rowid) and its last URLs can still be told to WebSub hubs. No
+    foreign key on `merged_into_id`: SQLite cannot add one to an existing table without
+    copying it, and only a merge writes the column.
+    """
+
+    retired_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+class SluggedEntry(CatalogEntry):
+    """A region, city or topic: named in URLs by its slug."""
+
+    # The slug the entry had before its first rename (None: never renamed). Feed ids are
+    # made of it, so a renamed entry's feeds keep the ids readers know them by.
+    first_slug: Mapped[str | None] = mapped_column(String(100))
+
+    @property
+    def id_slug(self) -> str:
+        """The slug the feed ids of this entry are made of, for good."""
+        slug: str = getattr(self, "slug")  # noqa: B009 - every subclass maps a slug column
+        return self.first_slug or slug
+
+
+class Region(SluggedEntry, Base):
     __tablename__ = "regions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(100))
+    # Official regions (migration 0011, `feedsvc import-municipalities`): the key of the
+    # Land, Regierungsbezirk or Kreis (the first 2, 3 or 5 digits of its cities' AGS), its
+    # level, and the region above it. A region's feeds hold the releases of every region
+    # below it (`store.region_tree`). Regions of one's own have none of these.
+    ags: Mapped[str | None] = mapped_column(String(5))
+    level: Mapped[str | None] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
 
-    cities: Mapped[list[City]] = relationship(back_populates="region", order_by="City.name")
+    parent: Mapped[Region | None] = relationship(remote_side="Region.id", back_populates="children")
+    children: Mapped[list[Region]] = relationship(back_populates="parent", order_by="Region.name")
+
+    __table_args__ = (Index("ix_regions_ags", "ags", unique=True),)
+
+    # The cities listed in the region: retired ones are listed nowhere.
+    cities: Mapped[list[City]] = relationship(
+        primaryjoin="and_(Region.id == City.region_id, City.retired_at.is_(None))",
+        order_by="City.name",
+        viewonly=True,
+    )
 
 
-class City(Base):
+class City(SluggedEntry, Base):
     __tablename__ = "cities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(100))
-    # Amtlicher Gemeindeschlüssel, 8 digits, where one exists.
+    # Amtlicher Gemeindeschlüssel, 8 digits, where one exists; one city per key (migration 0011).
     ags: Mapped[str | None] = mapped_column(String(8))
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
 
-    region: Mapped[Region] = relationship(back_populates="cities")
+    region: Mapped[Region] = relationship()
+
+    __table_args__ = (Index("ix_cities_ags", "ags", unique=True),)
 
 
-class Topic(Base):
+class Topic(SluggedEntry, Base):
     __tablename__ = "topics"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,7 +155,7 @@ class Topic(Base):
     name: Mapped[str] = mapped_column(String(200))
 
 
-class Publisher(Base):
+class Publisher(CatalogEntry, Base):
     """A press office. Its cities are where it may publish by default."""
 
     __tablename__ = "publishers"
@@ -110,6 +165,31 @@ class Publisher(Base):
     created_at: Mapped[datetime]
 
     cities: Mapped[list[City]] = relationship(secondary=publisher_cities, order_by="City.name")
+
+
+class SlugAlias(Base):
+    """A slug (a press office: a name) that a catalog entry had before it was renamed, or
+    that an entry merged into it had (migration 0010).
+
+    Old URLs answer 301 to the entry's current URL, and old names in imports and API
+    input still name it. `target_id` is always an entry that was not merged away, so
+    every old slug resolves in one hop. A slug stays reserved for its entry for good:
+    no other entry may take it, so no feed id is ever made twice.
+    """
+
+    __tablename__ = "slug_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "region", "city", "topic" or "publisher".
+    kind: Mapped[str] = mapped_column(String(20))
+    slug: Mapped[str] = mapped_column(String(200))
+    target_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("kind", "slug", name="uq_slug_aliases_kind_slug"),
+        Index("ix_slug_aliases_kind_target", "kind", "target_id"),
+    )
 
 
 class ReleaseTopic(Base):
@@ -260,6 +340,101 @@ class Token(Base):
     cities: Mapped[list[City]] = relationship(secondary=token_cities, lazy="selectin", order_by="City.slug")
 
 
+user_cities = Table(
+    "user_cities",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("city_id", ForeignKey("cities.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    """A person who signs in to the desk (`/publish`). Only an argon2 hash of the password is stored."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Trimmed and in lower case (`store.accounts.normalise_email`): the name to sign in with.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    # "editor" (writes for the press offices of its cities) or "admin" (everything).
+    role: Mapped[str] = mapped_column(String(20))
+    # argon2id in PHC form; None: the user signs in with e-mail links only.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    deactivated_at: Mapped[datetime | None]
+
+    cities: Mapped[list[City]] = relationship(secondary=user_cities, lazy="selectin", order_by="City.slug")
+
+
+class DeskSession(Base):
+    """A sign-in to the desk, of a user or of an API token.
+
+    The cookie carries a random secret; only its SHA-256 is stored, so a copy of the
+    table signs nobody in. Deleting the row ends the session at once, whoever holds a
+    copy of the cookie. It ends by itself `expires_at` (the absolute end) or after
+    FEEDSVC_SESSION_IDLE_TIMEOUT without a request (from `last_seen_at`).
+    """
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id", ondelete="CASCADE"), index=True)
+    # How it was signed in to: "password", "link" (an e-mail sign-in link) or "token".
+    method: Mapped[str] = mapped_column(String(10))
+    # What every form of the session posts back (the CSRF check).
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    # Shown to the user in the overview of their sessions.
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+    user: Mapped[User | None] = relationship(lazy="joined")
+    token: Mapped[Token | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (token_id IS NULL)", name="ck_sessions_one_owner"),
+    )
+
+
+class SignInLink(Base):
+    """A one-time sign-in link sent by e-mail; only the SHA-256 of its secret is stored."""
+
+    __tablename__ = "sign_in_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+
+
+class SignInAttempt(Base):
+    """A failed sign-in, or a sign-in link sent: what throttling counts (`store.sign_in_throttle`).
+
+    Counted in the database, so every worker and app server sees the same counts.
+    """
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # SHA-256 of what is counted ("account:<e-mail>", "ip:<address>", …): fixed length and
+    # free of whatever was typed.
+    key_hash: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_sign_in_attempts_key_time", "key_hash", "attempted_at"),
+        Index("ix_sign_in_attempts_attempted_at", "attempted_at"),
+    )
+
+
 class FeedVersion(Base):
     """Change counter and release count of one feed subject ("all", "city:3", "city:3:topic:5", ...).
 
@@ -337,3 +512,46 @@ class DeliveryTarget(Base):
     delivered_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     failures_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     retries_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class FeedSource(Base):
+    """A feed a press office publishes on its own site, which the worker pulls on a schedule
+    and imports as `feedsvc import URL` does (`worker.pulling`, `store.feed_sources`).
+
+    A worker claims a due source by setting its lease (`lease_until_us`, `lease_token`) and
+    records the result only while the lease is still its own, so two workers never import
+    one source at once, and one that died holds it for one lease at most. The validators of
+    the last answer (`etag`, `last_modified`) make an unchanged feed cost one 304. Times
+    are epoch microseconds, as in `delivery_targets`.
+    """
+
+    __tablename__ = "feed_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    # The press office its releases are published for (None: the city's own).
+    publisher_name: Mapped[str | None] = mapped_column(String(200))
+    # Feed categories → topic slugs (a JSON object), copied from the mapping file given to `add`.
+    topic_map: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    next_pull_us: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    lease_until_us: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    lease_token: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    etag: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    last_modified: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # Pulls that failed in a row (fetching or reading the feed); the next waits longer each time.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    last_attempt_us: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_success_us: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # What the last successful pull did ("3 new, 1 changed, …", items that failed, or "not modified").
+    last_result: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    city: Mapped[City] = relationship(lazy="joined", innerjoin=True)
+
+    __table_args__ = (
+        UniqueConstraint("url", "city_id", name="uq_feed_sources_url_city"),
+        Index("ix_feed_sources_next_pull_us", "next_pull_us"),
+    )

@@ -8,11 +8,15 @@ layer makes these absolute (`web.urls`), the worker tells hubs and caches about 
 | a topic            | `/topics/<topic>`               | `/topics/<topic>/feed.FMT`               |
 | a city and a topic | `/cities/<city>/topics/<topic>` | `/cities/<city>/topics/<topic>/feed.FMT` |
 | a region           | `/regions/<region>`             | `/regions/<region>/feed.FMT`             |
+| an official key    | `/ags/<key>`                    | `/ags/<key>/feed.FMT`                    |
 | one release        | `/releases/<id>-<slug>`         |                                          |
+
+An official key (AGS) answers 301 to the page or feed of the city or region it names.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from feedsvc.formats import FORMATS
@@ -46,6 +50,34 @@ def subject_path(city: Named | None = None, topic: Named | None = None, region: 
     if topic is not None:
         return f"/topics/{topic.slug}"
     return ""
+
+
+def official_key_path(ags: str) -> str:
+    """Where an official key (AGS of a Gemeinde, or the 2, 3 or 5 digits of a Land,
+    Regierungsbezirk or Kreis) leads: 301 to the page of what it names; `feed_path` of it
+    to its feeds."""
+    return f"/ags/{ags}"
+
+
+class Minted(Protocol):
+    @property
+    def id_slug(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class _Slug:
+    slug: str
+
+
+def subject_id_path(
+    city: Minted | None = None, topic: Minted | None = None, region: Minted | None = None
+) -> str:
+    """The path a subject's feed ids are made of: its page path with the slugs its city,
+    topic or region had first (`models.SluggedEntry.id_slug`), so a rename never changes
+    the id of a feed. For entries never renamed it is the page path itself."""
+    return subject_path(
+        *(_Slug(entry.id_slug) if entry is not None else None for entry in (city, topic, region))
+    )
 
 
 def feed_path(subject: str, fmt: str) -> str:

@@ -14,13 +14,18 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from flask import Flask
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from feedsvc import identity
+from feedsvc.text import EMAIL_PATTERN, PHONE_PATTERN, plain_text
 
 PREFIX = "FEEDSVC_"
 FALLBACK_TAG_AUTHORITY = "feedsvc.localhost"
@@ -68,6 +73,13 @@ class Settings(BaseModel):
     DELIVERY_LAG_ALERT: NonNegativeFloat = Field(60.0, description="seconds, 0 or more (0: never)")
     FEED_MAX_AGE: NonNegativeInt = Field(300, description="whole seconds, 0 or more")
     FEED_STALE_WHILE_REVALIDATE: NonNegativeInt = Field(60, description="whole seconds, 0 or more")
+    FEED_EXPIRY_GRID: int = Field(
+        60,
+        ge=1,
+        le=3600,
+        description="whole seconds from 1 to 3600 that divide an hour (1, 2, 5, 10, 15, 30, 60, 300, 600, "
+        "900, 1800, 3600, ...)",
+    )
     FEED_ARCHIVE_MAX_AGE: NonNegativeInt = Field(86400, description="whole seconds, 0 or more")
     FEED_STALE_IF_ERROR: NonNegativeInt = Field(86400, description="whole seconds, 0 or more")
     TOMBSTONE_DAYS: NonNegativeInt = Field(30, description="whole days, 0 or more")
@@ -84,11 +96,88 @@ class Settings(BaseModel):
     SESSION_COOKIE_SAMESITE: Literal["Lax", "Strict", "None"] | None = Field(
         "Lax", description="'Lax', 'Strict' or 'None'"
     )
+    # The desk's sessions and sign-in (docs/pages.md#signing-in, store.desk_sessions).
+    SESSION_IDLE_TIMEOUT: int = Field(7200, ge=60, description="whole seconds, at least 60")
+    SESSION_MAX_AGE: int = Field(43200, ge=60, description="whole seconds, at least 60")
+    SIGN_IN_MAX_FAILURES: int = Field(5, ge=1, description="a whole number, at least 1")
+    SIGN_IN_MAX_FAILURES_PER_ADDRESS: int = Field(30, ge=1, description="a whole number, at least 1")
+    SIGN_IN_FAILURE_WINDOW: int = Field(900, ge=1, description="whole seconds, at least 1")
+    SIGN_IN_LINK_MAX_AGE: int = Field(900, ge=60, description="whole seconds, at least 60")
+    # The mail server of e-mail sign-in links; without a host there are none.
+    SMTP_HOST: str | None = Field(None, description="a host name or IP address")
+    SMTP_PORT: int = Field(587, ge=1, le=65535, description="a port number, 1 to 65535")
+    SMTP_USER: str | None = Field(None, description="a user name (with FEEDSVC_SMTP_PASSWORD)")
+    SMTP_PASSWORD: str | None = Field(None, description="a password")
+    SMTP_FROM: str | None = Field(
+        None,
+        validate_default=True,
+        description="an e-mail address, or a name and one: Presseportal <presse@example.org>; "
+        "needed with FEEDSVC_SMTP_HOST",
+    )
+    SMTP_STARTTLS: bool = Field(True, description="'true' or 'false'")
+    # The instance folder: the SQLite database, the kept secret key, the site's logo and its
+    # legal pages (feedsvc.legal). Read before the other settings (`instance_path_given`).
+    INSTANCE_PATH: str = Field(description="an absolute path of a folder")
+    # The site's identity (feedsvc.identity, docs/operations.md#site-identity-and-legal-pages).
+    SITE_NAME: str = Field(identity.DEFAULT_NAME, description="plain text, 1 to 100 characters")
+    SITE_SHORT_NAME: str = Field(
+        identity.DEFAULT_SHORT_NAME, description="plain text, 1 to 40 characters; feed titles begin with it"
+    )
+    SITE_LOGO: str | None = Field(
+        None,
+        description="a .png, .jpg, .jpeg or .gif file in the instance folder (its path there), "
+        "or an http:// or https:// URL of one",
+    )
+    SITE_ICON: str | None = Field(
+        None,
+        description="a square .png, .jpg, .jpeg, .gif or .ico file in the instance folder (its path "
+        "there), or an http:// or https:// URL of one",
+    )
+    SITE_COLOR_PRIMARY: str = Field(
+        identity.DEFAULT_PRIMARY,
+        description="a CSS hex colour (#rgb or #rrggbb) with at least 4.5:1 contrast to white and to "
+        f"the page background {identity.PAGE_BACKGROUND} (WCAG AA)",
+    )
+    SITE_COLOR_ACCENT: str = Field(
+        identity.DEFAULT_ACCENT,
+        description="a CSS hex colour (#rgb or #rrggbb) with at least 4.5:1 contrast to white and to "
+        "the light tint of the primary colour (WCAG AA)",
+    )
+    SITE_CONTACT_EMAIL: str | None = Field(None, description="an e-mail address, e.g. presse@example.org")
+    SITE_CONTACT_ADDRESS: str | None = Field(
+        None,
+        description="one line of plain text, at most 200 characters, e.g. Rathausplatz 1, 83022 Rosenheim",
+    )
+    SITE_CONTACT_PHONE: str | None = Field(
+        None, description="a phone number of digits, spaces and + ( ) / . -, e.g. +49 8031 365-0"
+    )
 
-    @field_validator("BASE_URL", "TAG_AUTHORITY", "SECRET_KEY", mode="before")
+    @field_validator(
+        "BASE_URL",
+        "TAG_AUTHORITY",
+        "SECRET_KEY",
+        "SITE_LOGO",
+        "SITE_ICON",
+        "SITE_CONTACT_EMAIL",
+        "SITE_CONTACT_ADDRESS",
+        "SITE_CONTACT_PHONE",
+        "SMTP_HOST",
+        "SMTP_USER",
+        "SMTP_PASSWORD",
+        "SMTP_FROM",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("FEED_EXPIRY_GRID")
+    @classmethod
+    def _divides_an_hour(cls, value: int) -> int:
+        # Every full hour (the usual embargo, "Sperrfrist 10:00 Uhr") must be a point of the grid.
+        if 3600 % value:
+            raise ValueError("does not divide an hour, so full hours would not be points of the grid")
+        return value
 
     @field_validator("HUB_URLS", "CACHE_PURGE_URLS", mode="before")
     @classmethod
@@ -126,6 +215,90 @@ class Settings(BaseModel):
     def _database_url(cls, value: str) -> str:
         return normalise_database_url(value)
 
+    @field_validator("INSTANCE_PATH")
+    @classmethod
+    def _instance_path(cls, value: str) -> str:
+        path = Path(value)
+        if not path.is_absolute():
+            raise ValueError("not an absolute path")
+        if path.exists() and not path.is_dir():
+            raise ValueError("not a folder")
+        return str(path)
+
+    @field_validator("SITE_NAME", "SITE_SHORT_NAME", "SITE_CONTACT_ADDRESS")
+    @classmethod
+    def _plain_line(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        line = " ".join(value.split())
+        if not line:
+            raise ValueError("empty")
+        if plain_text(line) != line:
+            raise ValueError("not plain text (markup, character references or control characters)")
+        longest = {"SITE_NAME": 100, "SITE_SHORT_NAME": 40}.get(str(info.field_name), 200)
+        if len(line) > longest:
+            raise ValueError(f"longer than {longest} characters")
+        return line
+
+    @field_validator("SITE_LOGO", "SITE_ICON")
+    @classmethod
+    def _image(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        problem = identity.asset_form_problem(
+            "logo" if info.field_name == "SITE_LOGO" else "icon", value.strip()
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        return value.strip()
+
+    @field_validator("SITE_COLOR_PRIMARY", "SITE_COLOR_ACCENT")
+    @classmethod
+    def _colour(cls, value: str, info: ValidationInfo) -> str:
+        colour = identity.normalise_colour(value)
+        role = "primary" if info.field_name == "SITE_COLOR_PRIMARY" else "accent"
+        # The accent is checked on the tint of the primary colour: that one must be valid.
+        primary = info.data.get("SITE_COLOR_PRIMARY", identity.DEFAULT_PRIMARY)
+        problem = identity.colour_problem(role, colour, primary)
+        if problem is not None:
+            raise ValueError(problem)
+        return colour
+
+    @field_validator("SITE_CONTACT_EMAIL")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not (
+            len(value.strip()) <= 320 and re.fullmatch(EMAIL_PATTERN, value.strip())
+        ):
+            raise ValueError("not an e-mail address")
+        return None if value is None else value.strip()
+
+    @field_validator("SITE_CONTACT_PHONE")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not (re.fullmatch(PHONE_PATTERN, value.strip()) and re.search(r"\d", value)):
+            raise ValueError("not a phone number")
+        return None if value is None else " ".join(value.split())
+
+    @field_validator("SMTP_HOST")
+    @classmethod
+    def _smtp_host(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9._:-]+", value.strip()):
+            raise ValueError("not a host name or IP address")
+        return None if value is None else value.strip()
+
+    @field_validator("SMTP_FROM")
+    @classmethod
+    def _smtp_from(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("SMTP_HOST"):
+                raise ValueError("missing: e-mails need a sender")
+            return None
+        _, address = parseaddr(value)
+        if "\n" in value or "\r" in value or not re.fullmatch(EMAIL_PATTERN, address):
+            raise ValueError("not an e-mail address")
+        return value.strip()
+
 
 def _check_http_url(url: str) -> None:
     parts = urlsplit(url)
@@ -149,7 +322,7 @@ def normalise_database_url(url: str) -> str:
 
 # Settings only callers of create_app set (never from the environment).
 CODE_ONLY = ("CLOCK",)
-SECRETS = ("SECRET_KEY",)
+SECRETS = ("SECRET_KEY", "SMTP_PASSWORD")
 
 
 @dataclass(frozen=True)
@@ -226,13 +399,25 @@ def _problems(error: ValidationError, values: Mapping[str, Any], sources: Mappin
         key = str(item["loc"][0]) if item["loc"] else "?"
         if key in problems:
             continue
-        described = Settings.model_fields[key].description if key in Settings.model_fields else None
-        value = values.get(key)
-        shown = repr(mask(key, value) if isinstance(value, str) else value)
-        where = f"{PREFIX}{key}" if sources.get(key) == "environment" else f"{key} (given to create_app)"
         reason = str(item["msg"]).removeprefix("Value error, ")
-        problems[key] = f"{where}={shown}: {reason}; expected {described}"
+        problems[key] = problem_line(key, values.get(key), sources, reason)
     return [problems[key] for key in Settings.model_fields if key in problems]
+
+
+def problem_line(key: str, value: Any, sources: Mapping[str, str], reason: str) -> str:
+    """One problem as ConfigError lists it: the variable, its value, why not, the accepted form."""
+    described = Settings.model_fields[key].description if key in Settings.model_fields else None
+    shown = repr(mask(key, value) if isinstance(value, str) else value)
+    where = f"{PREFIX}{key}" if sources.get(key) == "environment" else f"{key} (given to create_app)"
+    return f"{where}={shown}: {reason}; expected {described}"
+
+
+def instance_path_given(environ: Mapping[str, str], overrides: Mapping[str, Any] | None) -> str | None:
+    """The instance folder named by FEEDSVC_INSTANCE_PATH (or a caller of create_app), read
+    before the other settings since their defaults lie in it. A path that is not absolute is
+    not used here; the settings then report it."""
+    given = (overrides or {}).get("INSTANCE_PATH") or environ.get(f"{PREFIX}INSTANCE_PATH")
+    return str(given) if given and Path(str(given)).is_absolute() else None
 
 
 def mask(key: str, value: str | None) -> str | None:

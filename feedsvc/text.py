@@ -53,6 +53,8 @@ from slugify import slugify
 __all__ = [
     "BODY_ATTRIBUTES",
     "BODY_TAGS",
+    "EMAIL_PATTERN",
+    "PHONE_PATTERN",
     "URL_SCHEMES",
     "html_has_text",
     "html_text",
@@ -89,6 +91,12 @@ BODY_ATTRIBUTES: Final[dict[str, frozenset[str]]] = {
 
 URL_SCHEMES: Final = frozenset({"http", "https", "mailto", "tel"})
 """The only URL schemes a link or image of a release body may use."""
+
+EMAIL_PATTERN: Final = r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$"
+"""What passes for an e-mail address: a press contact's, the site's contact."""
+
+PHONE_PATTERN: Final = r"^[0-9+()/ .-]+$"
+"""What passes for a phone number: digits, spaces and + ( ) / . - as people write them."""
 
 # Dropped together with everything inside them. Besides script and style (whose content is
 # code) these are elements whose content html5ever parses as raw text (iframe, noscript,

@@ -223,7 +223,8 @@ def test_unknown_urls_outside_the_api_keep_the_sites_own_404(client: FlaskClient
         ("DELETE", "/api/v1/releases", {"GET", "HEAD", "POST", "OPTIONS"}),
         ("POST", "/api/v1/releases/1", {"GET", "HEAD", "PATCH", "DELETE", "OPTIONS"}),
         ("PUT", "/api/v1/releases/1", {"GET", "HEAD", "PATCH", "DELETE", "OPTIONS"}),
-        ("POST", "/api/v1/cities", {"GET", "HEAD", "OPTIONS"}),
+        ("DELETE", "/api/v1/cities", {"GET", "HEAD", "POST", "OPTIONS"}),
+        ("DELETE", "/api/v1/cities/rosenheim", {"GET", "HEAD", "PATCH", "OPTIONS"}),
     ],
 )
 def test_a_wrong_method_is_a_405_problem_with_allow(

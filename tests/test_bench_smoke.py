@@ -1,7 +1,7 @@
 """The benchmark's own parts on a tiny dataset: generator, wrk parsing, table, nginx config.
 
-The load runs themselves (wrk, gunicorn, nginx) are not started here; `python bench/run.py
---quick` does that.
+The load runs themselves (wrk, nginx, Varnish) are not started here, the app server only once,
+to see that it is `feedsvc serve`; `python bench/run.py --quick` does the rest.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bench import loadgen, measure, report, servers
 from bench.dataset import Manifest, generate, parse_size
 from bench.rows import Batch, ReleaseFactory, build_catalog
 from feedsvc import create_app, db
+from feedsvc.cli import serve
 from feedsvc.models import Base
 from feedsvc.publishing.input import ReleaseIn
 from feedsvc.store import counts as kept_counts
@@ -201,11 +202,31 @@ def test_table_printer() -> None:
 
 
 def test_nginx_config_is_accepted(tmp_path: Path) -> None:
-    if servers.nginx_binary() is None:
-        pytest.skip(f"nginx is not installed ({servers.NGINX_INSTALL_HINT})")
+    if servers.nginx_binary() is None or servers.cache_purge_module() is None:
+        pytest.skip(f"nginx or its cache purge module is not installed ({servers.NGINX_INSTALL_HINT})")
     config = servers.render_nginx_config(tmp_path, upstream_port=18000, proxy_port=18001, static_port=18002)
     assert "listen 80;" not in (tmp_path / "feedsvc.conf").read_text()
     assert servers.check_nginx_config(config) is None
+
+
+def test_the_app_server_is_started_as_feedsvc_serve_runs_it(
+    tiny: tuple[Flask, Manifest], database_url: str, tmp_path: Path
+) -> None:
+    """The load runs measure what users run: `feedsvc serve` itself, gthread workers with
+    client socket timeouts, with the floor routes beside feedsvc's own."""
+    _, manifest = tiny
+    (tmp_path / "floor.bin").write_bytes(b"<feed/>")
+    server = servers.start_gunicorn(
+        database_url=database_url, floor_file=tmp_path / "floor.bin", workdir=tmp_path, workers=1
+    )
+    try:
+        assert measure.probe(server.base_url + "/_floor").body == b"<feed/>"
+        assert measure.probe(server.base_url + measure.hot_path(manifest)).status == 200
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert f"Using worker: {serve.CLIENT_TIMEOUT_WORKER}" in log
+    assert "delivery worker started" not in log  # the benchmark purges as the worker would
 
 
 def test_both_floors_answer_the_same_bytes_and_leave_feedsvc_alone(

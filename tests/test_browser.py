@@ -23,8 +23,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from feedsvc import db
-from feedsvc.store import catalog
-from feedsvc.store.tokens import create_token
+from feedsvc.store import accounts
 
 try:
     from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
@@ -245,19 +244,25 @@ def test_feed_links_get_a_working_copy_button(site: str, page: Page) -> None:
 def test_a_press_office_publishes_through_the_form_into_the_city_feed(
     site: str, sample_app: Flask, page: Page
 ) -> None:
+    password = "Eisstock auf dem Max-Josefs-Platz"
     with sample_app.app_context():
         session = db.session()
-        rosenheim = catalog.city_by_slug(session, "rosenheim")
-        office = catalog.publisher_by_name(session, "Pressestelle der Stadt Rosenheim")
-        assert rosenheim is not None and office is not None
-        _, secret = create_token(
-            session, role="publisher", now=sample_app.config["CLOCK"](), publisher=office, cities=[rosenheim]
+        editor = accounts.check_new_user(
+            session,
+            email="presse@rosenheim.de",
+            name="Pressestelle der Stadt Rosenheim",
+            role="editor",
+            city_slugs=["rosenheim"],
+            password=password,
         )
+        assert not isinstance(editor, list), editor
+        accounts.create_user(session, editor, sample_app.config["CLOCK"]())
         session.commit()
     errors = console_errors(page)
     page.goto(f"{site}/publish")
-    page.get_by_label("API-Token").fill(secret)
-    page.get_by_role("button", name="Anmelden").click()
+    page.get_by_label("E-Mail-Adresse", exact=True).fill("presse@rosenheim.de")
+    page.get_by_label("Passwort", exact=True).fill(password)
+    page.get_by_role("button", name="Anmelden", exact=True).click()
     page.get_by_role("link", name="Neue Pressemitteilung").click()
     page.get_by_label("Titel").fill("Eisstockschießen auf dem Max-Josefs-Platz")
     page.get_by_label("Kultur").check()

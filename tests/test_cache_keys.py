@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -17,7 +16,7 @@ from flask.testing import FlaskClient
 from feedsvc import db
 from feedsvc.store import catalog
 from feedsvc.web.feeds.cache import SURROGATE_KEY_HEADER
-from feedsvc.worker.purge import PURGE_HEADER, SECOND_HEADER, purge
+from feedsvc.worker.purge import BY_PATH_HEADER, PURGE_HEADER, purge
 from tests.conftest import FakeClock
 from tests.factories import add_release, make_catalog
 
@@ -87,13 +86,15 @@ def test_pages_name_what_they_show(tagged: tuple[FlaskClient, dict[str, int], in
 
 
 def test_an_embargoed_release_page_is_tagged_for_its_lift(app: Flask, client: FlaskClient) -> None:
+    """Tagged as the 404 of an id that never existed (its city would give it away), with the
+    keys the purge at its instant names: "all" and the release's own."""
     make_catalog(app)
     release_id = add_release(app, title="Noch gesperrt", minutes_ago=-30)
     hidden = client.get(f"/releases/{release_id}")
     assert hidden.status_code == 404
-    assert (
-        hidden.headers[SURROGATE_KEY_HEADER] == f"city:{_ids(app)['rosenheim']} release:{release_id} catalog"
-    )
+    assert hidden.headers[SURROGATE_KEY_HEADER] == f"all release:{release_id} catalog"
+    unknown = client.get(f"/releases/{release_id + 1}")
+    assert unknown.headers[SURROGATE_KEY_HEADER] == f"all release:{release_id + 1} catalog"
 
 
 @dataclass
@@ -102,13 +103,12 @@ class Stub:
 
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     status: int = 200
-    # nginx: answer with the second, which moves on only after `second_lasts` seconds.
+    # nginx: the key purge answers where to purge by path; each path purge is recorded with
+    # its Accept-Encoding, and answers 404 for the paths in `not_cached`.
     nginx: bool = False
-    started: float = field(default_factory=time.time)
-    second_lasts: float = 0.3
-
-    def second(self) -> int:
-        return 1000 + int((time.time() - self.started) / self.second_lasts)
+    by_path: list[tuple[str, str]] = field(default_factory=list)
+    not_cached: set[str] = field(default_factory=set)
+    connections: set[int] = field(default_factory=set)
 
 
 @pytest.fixture
@@ -116,12 +116,20 @@ def stub() -> Iterator[tuple[Stub, str]]:
     state = Stub()
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keeps connections open, as nginx does
+
         def do_PURGE(self) -> None:
-            state.requests.append((self.command, self.path, self.headers.get(PURGE_HEADER, "")))
             body = b"ok"
-            self.send_response(state.status)
+            status = state.status
+            if state.nginx and self.path.startswith("/.feedsvc/purge/"):
+                state.by_path.append((self.path, self.headers.get("Accept-Encoding", "")))
+                state.connections.add(self.client_address[1])
+                status = 404 if self.path in state.not_cached else status
+            else:
+                state.requests.append((self.command, self.path, self.headers.get(PURGE_HEADER, "")))
+            self.send_response(status)
             if state.nginx:
-                self.send_header(SECOND_HEADER, str(state.second()))
+                self.send_header(BY_PATH_HEADER, "/.feedsvc/purge")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -166,39 +174,51 @@ def test_refusals_and_bad_input_raise(stub: tuple[Stub, str]) -> None:
         purge(f"{base}/", ["all"])
 
 
-def test_an_nginx_purge_returns_once_its_second_is_over(stub: tuple[Stub, str]) -> None:
+def test_nginx_is_purged_by_path_in_every_encoding_over_one_connection(stub: tuple[Stub, str]) -> None:
     state, base = stub
     state.nginx = True
-    before = state.second()
-    purge([f"{base}/.feedsvc/purge"], ["city:3"])
-    assert state.second() > before
-    assert 2 <= len(state.requests) <= 60  # asked again until the second moved on
+    feeds = ["/cities/rosenheim/feed.atom", "/cities/rosenheim/feed.rss", "/feed.json"]
+    state.not_cached = {"/.feedsvc/purge/feed.json"}  # nothing to purge is no error
+    purge([f"{base}/.feedsvc/purge"], ["city:3", "all"], feeds)
+    assert state.requests == [("PURGE", "/.feedsvc/purge", "city:3 all")]
+    assert state.by_path == [
+        (f"/.feedsvc/purge{path}", encoding) for path in feeds for encoding in ("br", "gzip", "identity")
+    ]
+    assert len(state.connections) == 1
+    state.status = 500
+    with pytest.raises(OSError, match="500"):
+        purge([f"{base}/.feedsvc/purge"], ["city:3"], feeds)
+    with pytest.raises(ValueError):
+        purge([f"{base}/.feedsvc/purge"], ["city:3"], ["cities/rosenheim/feed.atom"])
+    with pytest.raises(ValueError):
+        purge([f"{base}/.feedsvc/purge"], ["city:3"], ["/feed.atom?limit=5"])
 
 
-def test_caches_get_the_whole_answer_while_max_age_counts_down_to_a_lift(
+def test_caches_get_the_whole_answer_while_max_age_counts_down_to_the_grid(
     app: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
-    """nginx keeps a copy's old headers on a 304: while a feed's max-age is shortened for an
-    embargo lift, a cache's revalidation (Cache-Control: no-cache) is answered in full."""
+    """nginx keeps a copy's old headers on a 304: while a feed's max-age counts down to the
+    next point of the expiry grid, a cache's revalidation (Cache-Control: no-cache) is
+    answered in full; at a grid point, where the max-age is whole, with a 304."""
     make_catalog(app)
     add_release(app, title="Schon sichtbar", minutes_ago=5)
+    add_release(app, title="Gleich sichtbar", minutes_ago=-2)  # pending or not: the same answers
+    assert clock.now.second == 0
     feed = client.get("/cities/rosenheim/feed.atom")
+    assert "max-age=60," in feed.headers["Cache-Control"]
     etag = feed.headers["ETag"]
     cache_asks = {"If-None-Match": etag, "Cache-Control": "no-cache"}
     assert client.get("/cities/rosenheim/feed.atom", headers=cache_asks).status_code == 304
     assert client.get("/cities/rosenheim", headers={"If-None-Match": "x"}).status_code == 200
 
-    add_release(app, title="Gleich sichtbar", minutes_ago=-2)  # an embargo lifting in 2 minutes
-    feed = client.get("/cities/rosenheim/feed.atom")
-    assert "max-age=120" in feed.headers["Cache-Control"]
-    etag = feed.headers["ETag"]
+    clock.advance(seconds=20)
     client_asks = {"If-None-Match": etag}
     assert client.get("/cities/rosenheim/feed.atom", headers=client_asks).status_code == 304
-    whole = client.get("/cities/rosenheim/feed.atom", headers={**client_asks, "Cache-Control": "no-cache"})
+    whole = client.get("/cities/rosenheim/feed.atom", headers=cache_asks)
     assert whole.status_code == 200 and whole.headers["ETag"] == etag
-    assert "max-age=120" in whole.headers["Cache-Control"]
+    assert "max-age=40," in whole.headers["Cache-Control"]
 
-    clock.advance(seconds=90)
+    clock.advance(seconds=10)
     page = client.get("/cities/rosenheim")
     assert page.headers["Cache-Control"] == "public, max-age=30"
     page_asks = {"If-None-Match": page.headers["ETag"]}

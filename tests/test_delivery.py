@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -189,6 +189,43 @@ def test_a_cache_that_is_down_holds_the_hubs_back_and_a_hub_that_is_down_holds_b
     clock.advance(seconds=1)
     cycle(delivering, clock)
     assert sorted(hub.topics()[9:]) == feeds_of("", "/cities/muenchen", "/regions/muenchen-region")
+
+
+def test_a_catalog_change_shown_in_feeds_reaches_the_hubs_of_those_feeds(
+    delivering: Flask, hub: Endpoint, cache: Endpoint, clock: FakeClock
+) -> None:
+    """The catalog imported again with a city, then a topic, renamed: the hubs hear of the
+    feeds whose titles name it and of the feeds whose entries do (their categories); the
+    caches are purged of the same. An import that changes nothing tells nobody anything."""
+    add_release(delivering, title="Kulturnacht", topics=("kultur",), minutes_ago=0)
+    cycle(delivering, clock)
+    # Catalog writes are dated by the real clock: the worker's clock must have reached it.
+    clock.now = max(clock.now, datetime.now(UTC)) + timedelta(hours=1)
+    for rename in ("city", "topic"):
+        told, purges = len(hub.topics()), len(cache.purges())
+        with delivering.app_context():
+            session = db.session()
+            city, topic = catalog.city_by_slug(session, "rosenheim"), catalog.topic_by_slug(session, "kultur")
+            assert city is not None and topic is not None
+            if rename == "city":
+                catalog.upsert_city(
+                    session, city.slug, f"{city.name} am Inn", city.state, city.region, city.ags
+                )
+            else:
+                catalog.upsert_topic(session, topic.slug, f"{topic.name} und Freizeit")
+            session.commit()
+        cycle(delivering, clock)
+        assert sorted(hub.topics()[told:]) == feeds_of(*ROSENHEIM_KULTUR), rename
+        assert len(cache.purges()) == purges + 1 and "catalog" in cache.purges()[-1], rename
+    told, purges = len(hub.topics()), len(cache.purges())
+    with delivering.app_context():
+        session = db.session()
+        topic = catalog.topic_by_slug(session, "kultur")
+        assert topic is not None
+        catalog.upsert_topic(session, topic.slug, topic.name)
+        session.commit()
+    cycle(delivering, clock)
+    assert (len(hub.topics()), len(cache.purges())) == (told, purges), "nothing changed, nobody told"
 
 
 def test_two_workers_never_work_one_target_at_once(

@@ -179,10 +179,19 @@ def send(shell: Shell, request: Request) -> TestResponse:
     )
 
 
+def _imports_repository_file(command: str) -> bool:
+    """`feedsvc import-municipalities` of a file in this repository (the tests' excerpt): run,
+    so that the examples after it find what it imported. Files to download are not run."""
+    arguments = shlex.split(command, comments=True)
+    return arguments[:2] == [".venv/bin/feedsvc", "import-municipalities"] and (ROOT / arguments[2]).is_file()
+
+
 def run_feedsvc(shell: Shell, command: str, where: str) -> str:
     arguments = shlex.split(command, comments=True)
     assert arguments[0] == ".venv/bin/feedsvc", f"{where}: {command}"
-    result = shell.app.test_cli_runner().invoke(args=arguments[1:])
+    # Paths are the repository's, wherever the tests run from.
+    given = [str(ROOT / a) if not a.startswith("-") and (ROOT / a).is_file() else a for a in arguments[1:]]
+    result = shell.app.test_cli_runner().invoke(args=given)
     assert result.exit_code == 0, f"{where}: {command}: {result.output}"
     return result.stdout.strip()
 
@@ -227,7 +236,9 @@ def run(shell: Shell, example: Example) -> None:
     if assignment := _ASSIGN.match(example.command):
         shell.variables[assignment.group(1)] = expand(assignment.group(2), shell, where)
         return
-    if example.command.startswith(".venv/bin/feedsvc list-tokens"):
+    if example.command.startswith(".venv/bin/feedsvc list-tokens") or _imports_repository_file(
+        example.command
+    ):
         run_feedsvc(shell, example.command, where)
         return
     if not example.command.startswith("curl "):

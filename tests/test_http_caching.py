@@ -93,9 +93,33 @@ def test_gzip_and_brotli_have_their_own_etags_and_vary(client: FlaskClient) -> N
 
 
 @pytest.mark.usefixtures("one_release_per_city")
-def test_cache_control_follows_configuration(client: FlaskClient) -> None:
+def test_cache_control_ends_on_the_expiry_grid(client: FlaskClient, clock: FakeClock) -> None:
+    """Fresh until the next full minute (FEEDSVC_FEED_EXPIRY_GRID), at most FEEDSVC_FEED_MAX_AGE."""
+    assert clock.now.second == 0
     header = client.get("/feed.atom").headers["Cache-Control"]
-    assert header == "public, max-age=300, stale-while-revalidate=60, stale-if-error=86400"
+    assert header == "public, max-age=60, stale-if-error=86400"
+    clock.advance(seconds=45, microseconds=500_000)
+    assert client.get("/feed.atom").headers["Cache-Control"] == "public, max-age=14, stale-if-error=86400"
+
+
+@pytest.mark.parametrize(
+    ("settings", "at_seconds", "max_age"),
+    [
+        ({"FEED_EXPIRY_GRID": 300}, 45, 255),
+        ({"FEED_EXPIRY_GRID": 300, "FEED_MAX_AGE": 120}, 45, 120),
+        ({"FEED_MAX_AGE": 30}, 10, 30),
+        ({"FEED_MAX_AGE": 30}, 45, 15),
+        ({"FEED_EXPIRY_GRID": 1}, 0.5, 0),
+    ],
+)
+def test_cache_control_follows_configuration(
+    make_app: AppFactory, clock: FakeClock, settings: dict[str, int], at_seconds: float, max_age: int
+) -> None:
+    app = make_app(**settings)
+    make_catalog(app)
+    clock.advance(seconds=at_seconds)
+    header = app.test_client().get("/cities/rosenheim/feed.atom").headers["Cache-Control"]
+    assert header == f"public, max-age={max_age}, stale-if-error=86400"
 
 
 def test_link_header_names_self_and_hubs(make_app: AppFactory) -> None:
@@ -189,18 +213,17 @@ def test_an_embargo_running_out_changes_etags_at_its_instant(
     assert entries[0].title == "Sperrfrist Kultur"
 
 
-def test_max_age_never_reaches_past_the_next_embargo_lift(
+def test_max_age_never_tells_of_a_pending_embargo_lift(
     one_release_per_city: Flask, client: FlaskClient, clock: FakeClock
 ) -> None:
-    add_release(one_release_per_city, title="Bald", published_at=clock.now + timedelta(seconds=90))
-    header = client.get("/cities/rosenheim/feed.atom").headers["Cache-Control"]
-    assert header.startswith("public, max-age=90,") and "stale-while-revalidate" not in header
-    assert (
-        client.get("/cities/muenchen/feed.atom").headers["Cache-Control"].startswith("public, max-age=300,")
-    )
-    clock.advance(seconds=30)
-    assert (
-        client.get("/cities/rosenheim/feed.atom").headers["Cache-Control"].startswith("public, max-age=60,")
+    """A feed with a lift pending has the max-age of every other feed: until the next grid point."""
+    clock.advance(seconds=20)
+    add_release(one_release_per_city, title="Bald", published_at=clock.now + timedelta(seconds=25))
+    for url in ("/cities/rosenheim/feed.atom", "/cities/muenchen/feed.atom"):
+        assert client.get(url).headers["Cache-Control"] == "public, max-age=40, stale-if-error=86400", url
+    clock.advance(seconds=30)  # the lift has passed: the feed changed, its max-age follows the grid
+    assert client.get("/cities/rosenheim/feed.atom").headers["Cache-Control"] == (
+        "public, max-age=10, stale-if-error=86400"
     )
 
 

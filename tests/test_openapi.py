@@ -22,9 +22,11 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.hooks import HookContext, HookDispatcher, HookScope
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from feedsvc import db
+from feedsvc.store import catalog
 from feedsvc.web.api.openapi import document
 from tests.api_support import RELEASE, bearer, make_token
-from tests.factories import CITIES, TOPICS, add_release, make_catalog
+from tests.factories import CITIES, REGIONS, TOPICS, add_release, make_catalog
 
 OPERATIONS = [
     (method.upper(), path)
@@ -32,7 +34,9 @@ OPERATIONS = [
     for method in item
     if method in {"get", "post", "patch", "delete"}
 ]
-WITHOUT_INPUT = {"/api/v1/cities", "/api/v1/topics", "/api/v1/regions"}
+WITHOUT_INPUT = {"/api/v1/cities", "/api/v1/topics", "/api/v1/regions", "/api/v1/publishers"}
+CATALOG_COLLECTIONS = ("cities", "regions", "topics", "publishers")
+EMPTY_REGION = "landkreis-ebersberg"
 SEEDED_RELEASES = 8
 EXAMPLES = 50
 
@@ -40,6 +44,10 @@ EXAMPLES = 50
 @pytest.fixture
 def api(app: Flask) -> Flask:
     make_catalog(app)
+    with app.app_context():
+        # A region without cities, which may be retired.
+        catalog.upsert_region(db.session(), EMPTY_REGION, "Landkreis Ebersberg", "Bayern")
+        db.session().commit()
     for minutes in range(SEEDED_RELEASES):
         add_release(app, minutes_ago=minutes, topics=("verkehr",))
     return app
@@ -70,9 +78,17 @@ def test_the_document_is_openapi_3_1_with_every_endpoint(spec: dict[str, Any]) -
         ("GET", "/api/v1/releases/{release_id}"),
         ("PATCH", "/api/v1/releases/{release_id}"),
         ("DELETE", "/api/v1/releases/{release_id}"),
-        ("GET", "/api/v1/cities"),
-        ("GET", "/api/v1/topics"),
-        ("GET", "/api/v1/regions"),
+    } | {
+        (method, path.format(collection))
+        for collection in CATALOG_COLLECTIONS
+        for method, path in (
+            ("GET", "/api/v1/{}"),
+            ("POST", "/api/v1/{}"),
+            ("GET", "/api/v1/{}/{{key}}"),
+            ("PATCH", "/api/v1/{}/{{key}}"),
+            ("POST", "/api/v1/{}/{{key}}/merge"),
+            ("POST", "/api/v1/{}/{{key}}/retire"),
+        )
     }
     assert spec["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
 
@@ -135,12 +151,26 @@ def known_values() -> HookDispatcher:
     "unknown city" and "no release with id" to the writes; the other half stays random."""
     hooks = HookDispatcher(scope=HookScope.TEST)
 
-    def flatmap_body(_context: HookContext, body: Any) -> st.SearchStrategy[Any]:
+    def flatmap_body(context: HookContext, body: Any) -> st.SearchStrategy[Any]:
         if not isinstance(body, dict):
             return st.just(body)
         known = {key: st.just(value) for key, value in body.items()}
-        known["city"] = st.sampled_from(sorted(CITIES))
-        known["topics"] = st.lists(st.sampled_from(sorted(TOPICS)), unique=True)
+        path = context.operation.path if context.operation is not None else ""
+        if path.startswith("/api/v1/releases"):
+            known["city"] = st.sampled_from(sorted(CITIES))
+            known["topics"] = st.lists(st.sampled_from(sorted(TOPICS)), unique=True)
+        else:
+            # The catalog: the region a city is in, the cities of a press office, and what
+            # a merge goes into name entries that exist.
+            steered = {
+                "region": st.sampled_from(sorted(REGIONS)),
+                "cities": st.lists(st.sampled_from(sorted(CITIES)), unique=True),
+                "into": catalog_keys(path),
+            }
+            known |= {key: steered[key] for key in body if key in steered}
+            if known.keys() & steered.keys():
+                # Always: the negative requests are the ones with names that are no slugs.
+                return st.fixed_dictionaries(known)
         return st.one_of(st.just(body), st.fixed_dictionaries(known))
 
     def flatmap_query(_context: HookContext, query: Any) -> st.SearchStrategy[Any]:
@@ -157,7 +187,10 @@ def known_values() -> HookDispatcher:
         }
         return st.one_of(st.just(query), st.fixed_dictionaries(known))
 
-    def flatmap_path_parameters(_context: HookContext, parameters: Any) -> st.SearchStrategy[Any]:
+    def flatmap_path_parameters(context: HookContext, parameters: Any) -> st.SearchStrategy[Any]:
+        if isinstance(parameters, dict) and "key" in parameters and context.operation is not None:
+            entries = catalog_keys(context.operation.path)
+            return st.one_of(st.just(parameters), entries.map(lambda key: {**parameters, "key": key}))
         if not isinstance(parameters, dict) or "release_id" not in parameters:
             return st.just(parameters)
         existing = st.integers(min_value=1, max_value=SEEDED_RELEASES + 2)
@@ -168,6 +201,17 @@ def known_values() -> HookDispatcher:
     for hook in (flatmap_body, flatmap_query, flatmap_path_parameters):
         hooks.register_hook_with_name(hook, hook.__name__)
     return hooks
+
+
+def catalog_keys(path: str) -> st.SearchStrategy[Any]:
+    """The slugs (press offices: ids) of the entries the catalog path is about."""
+    if path.startswith("/api/v1/publishers"):
+        return st.integers(min_value=1, max_value=len(CITIES))
+    if path.startswith("/api/v1/regions"):
+        return st.sampled_from(sorted([*REGIONS, EMPTY_REGION]))
+    if path.startswith("/api/v1/topics"):
+        return st.sampled_from(sorted(TOPICS))
+    return st.sampled_from(sorted(CITIES))
 
 
 @pytest.fixture

@@ -172,7 +172,7 @@ def test_an_embargoed_release_is_not_found_until_its_instant(
     release_id = add_release(app, title="Haushalt 2027", minutes_ago=-10)
     response = client.get(f"/releases/{release_id}-haushalt-2027")
     assert response.status_code == 404
-    # No cache may keep the 404 past the lift.
+    # The 404 of any id: it ends on the expiry grid (full minutes), and so at the lift at 12:10.
     assert response.headers["Cache-Control"] == "public, max-age=60"
     clock.advance(minutes=9, seconds=30)
     assert (

@@ -1,5 +1,6 @@
-"""The publish form of press offices: sign in with an API token, then create,
-correct and retract releases of their own cities, with the API's validation."""
+"""The publish form of press offices: sign in (here with an API token; accounts in
+tests/test_accounts.py), then create, correct and retract releases of their own
+cities, with the API's validation."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from feedsvc import db
-from feedsvc.models import Release
+from feedsvc.models import DeskSession, Release
 from feedsvc.store import catalog
-from feedsvc.store.tokens import create_token, revoke_token, token_by_id
+from feedsvc.store.secret_digest import hash_secret
+from feedsvc.store.tokens import create_token, revoke_token
 from tests.api_support import snapshot
 from tests.conftest import POSTGRES_URL, AppFactory, FakeClock
 from tests.factories import add_release, get_release, make_catalog
@@ -103,15 +105,20 @@ def test_signing_in_lists_the_releases_of_the_tokens_cities(signed_in: FlaskClie
     assert "Pressestelle Rosenheim" in text_of(doc.cssselect(".page-head")[0])
 
 
-def test_the_session_holds_the_token_id_but_never_its_secret(app: Flask, client: FlaskClient) -> None:
+def test_the_session_is_the_tokens_but_the_cookie_never_holds_its_secret(
+    app: Flask, client: FlaskClient
+) -> None:
     make_catalog(app)
     token_id, secret = make_token(app)
     response = sign_in(client, secret)
     assert secret not in response.headers["Set-Cookie"]
     with client.session_transaction("/publish") as session:
-        assert session["publish_token_id"] == token_id
         # A fresh session: the CSRF secret from before signing in is gone too.
-        assert set(session) == {"publish_token_id"}
+        assert set(session) == {"desk"}
+        session_secret = session["desk"]
+    with app.app_context():
+        row = db.session().scalars(select(DeskSession)).one()
+        assert row.token_id == token_id and row.secret_hash == hash_secret(session_secret)
 
 
 @pytest.mark.parametrize("role", ["journalist", "wrong"])
@@ -127,8 +134,7 @@ def test_unknown_and_read_only_tokens_cannot_sign_in(app: Flask, client: FlaskCl
 
 def test_revoking_the_token_signs_its_users_out(signed_in: FlaskClient, app: Flask, clock: FakeClock) -> None:
     with app.app_context():
-        with signed_in.session_transaction("/publish") as session:
-            token = token_by_id(db.session(), session["publish_token_id"])
+        token = db.session().scalars(select(DeskSession)).one().token
         assert token is not None
         revoke_token(token, clock())
         db.session().commit()
@@ -468,12 +474,12 @@ RACERS = 6
 def clients_of_one_browser(signed_in: FlaskClient, apps: list[Flask]) -> list[FlaskClient]:
     """RACERS clients holding the signed-in session cookie, spread over the app instances
     (app servers sharing the database): the requests of one double-clicking browser."""
-    cookie = signed_in.get_cookie("session")
+    cookie = signed_in.get_cookie("session", path="/publish")
     assert cookie is not None
     clients = []
     for index in range(RACERS):
         client = apps[index % len(apps)].test_client()
-        client.set_cookie("session", cookie.value)
+        client.set_cookie("session", cookie.value, path="/publish")
         clients.append(client)
     return clients
 

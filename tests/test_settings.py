@@ -272,3 +272,27 @@ def test_gunicorn_cmd_args_override_serve_defaults_but_not_its_options(
     )
     assert cfg.workers == 6, "an option given to serve wins"
     assert cfg.bind == ["0.0.0.0:9000"]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("7", "does not divide an hour, so full hours would not be points of the grid"),
+        ("0", "Input should be greater than or equal to 1"),
+        ("7200", "Input should be less than or equal to 3600"),
+        ("1.5", "Input should be a valid integer, unable to parse string as an integer"),
+    ],
+)
+def test_the_expiry_grid_must_divide_an_hour(environ: pytest.MonkeyPatch, value: str, reason: str) -> None:
+    environ.setenv("FEEDSVC_FEED_EXPIRY_GRID", value)
+    with pytest.raises(ConfigError) as raised:
+        create_app()
+    assert raised.value.problems == [
+        f"FEEDSVC_FEED_EXPIRY_GRID={value!r}: {reason}; expected whole seconds from 1 to 3600 that divide an "
+        "hour (1, 2, 5, 10, 15, 30, 60, 300, 600, 900, 1800, 3600, ...)"
+    ]
+
+
+def test_an_expiry_grid_that_divides_an_hour_is_taken(environ: pytest.MonkeyPatch) -> None:
+    environ.setenv("FEEDSVC_FEED_EXPIRY_GRID", "300")
+    assert create_app().config["FEED_EXPIRY_GRID"] == 300

@@ -15,13 +15,30 @@ vcl 4.1;
 # `-a` is where clients come in (port 80, or behind a TLS terminator); keep a loopback listener such as
 # 127.0.0.1:6081 for purges. `-s malloc,1g`: objects live in memory; 1 GB holds every feed variant
 # of a whole state many times over (a feed is 30-300 KB, per encoding). No other parameter is needed
-# (`http_gzip_support` may stay on: encodings are handled below).
+# (`http_gzip_support` may stay on: encodings are handled below). The shared-memory log costs each
+# request most: `-p vsl_mask=-ReqHeader,-RespHeader,-BereqHeader,-BerespHeader,-Timestamp` leaves
+# out what only varnishlog and varnishncsa read (docs/operations.md, "Varnish parameters").
 #
 # feedsvc itself: `feedsvc serve --host 127.0.0.1 --port 8000` (the backend below) with
 #
 #     FEEDSVC_BASE_URL=https://<public host>              links in feeds come from it, not from Host
 #     FEEDSVC_PROXY_COUNT=1                                trust Varnish's X-Forwarded-For (one proxy)
 #     FEEDSVC_CACHE_PURGE_URLS=http://127.0.0.1:6081/      the worker purges here on every change
+#
+# Several app servers (one PostgreSQL): requests are spread over the backends of the director
+# `app_servers` (round robin; a backend whose probe fails is left out). Keep this file as it is,
+# with `feedsvc` pointing at the first app server, and load a file of your own
+# (`-f /etc/varnish/site.vcl`) that includes this one and adds the others:
+#
+#     vcl 4.1;
+#     include "/etc/varnish/feedsvc.vcl";
+#     backend app2 { .host = "10.0.0.12"; .port = "8000"; .probe = feedsvc_health; }
+#     sub vcl_init { app_servers.add_backend(app2); }
+#
+# (A subroutine defined twice runs both bodies in the order they come: this file's first.) Every
+# app server's delivery worker purges every Varnish: list each one's purge listener in
+# FEEDSVC_CACHE_PURGE_URLS, and the workers' addresses in `acl purgers` below.
+# tests/test_scale_out.py runs exactly this shape.
 #
 # and its delivery worker running (beside `feedsvc serve`, or `feedsvc worker`): it purges the keys of
 # every change, and at every embargo lift, before it pings the WebSub hubs. On PostgreSQL the app
@@ -30,9 +47,11 @@ vcl 4.1;
 #
 # What this does, in short:
 #
-# - Feeds and public pages are cached as long as the app's Cache-Control says (max-age, shortened by
-#   the app so that it ends at the next embargo lift of the feed's subject). Varnish sends clients
-#   the app's Cache-Control with a correct `Age`, so no copy downstream outlives the lift either.
+# - Feeds and public pages are cached as long as the app's Cache-Control says: a max-age that ends at
+#   the next point of the expiry grid (FEEDSVC_FEED_EXPIRY_GRID, every full minute by default), never
+#   at an embargo lift, which it would give away. Varnish sends clients the app's Cache-Control with a
+#   correct `Age`, so no copy downstream outlives a grid point either. At an embargo's instant the
+#   worker purges its subjects (docs/feeds.md#embargoes-and-caching); nothing is purged before it.
 # - Every feed and page names the subjects it shows in an `xkey` header ("city:3 catalog", a release
 #   page "city:3 topic:5 release:42 catalog", ...; spelled by feedsvc/store/keys.py). A purge names
 #   the keys of a change, and exactly the objects tagged with one of them go: an edit in München leaves
@@ -40,7 +59,7 @@ vcl 4.1;
 #       PURGE / HTTP/1.1
 #       xkey-purge: all city:3 region:2 topic:5 city:3:topic:5
 #   answers 200 with `X-Purged: <objects purged>` (403 from addresses outside `purgers`).
-# - Stale copies: within the app's `stale-while-revalidate` a stale copy is served while it is
+# - Stale copies: within the app's `stale-while-revalidate` (archive pages) a stale copy is served while it is
 #   refreshed in the background (with If-None-Match: a 304 from the app costs a counter check). Past
 #   that, a client waits for a fresh copy, unless the app is down (health probe on
 #   /healthz?only=database, or an error answer): then the stale copy is served for up to the app's
@@ -55,8 +74,20 @@ vcl 4.1;
 #
 # X-Cache on every answer: HIT (from the cache; "HIT stale" past max-age), MISS, PASS.
 
+import directors;
 import std;
 import xkey;
+
+# Whether an app server can answer: 503 while the database is unreachable; delivery lag (a hub
+# that is down) must not take serving down, so the probe asks for the database alone.
+probe feedsvc_health {
+    .url = "/healthz?only=database";
+    .interval = 2s;
+    .timeout = 2s;
+    .window = 5;
+    .threshold = 3;
+    .initial = 3;                   # healthy from the start
+}
 
 backend feedsvc {
     .host = "127.0.0.1";
@@ -64,16 +95,13 @@ backend feedsvc {
     .connect_timeout = 5s;          # the app is on this machine: fail fast
     .first_byte_timeout = 30s;      # = gunicorn's --timeout
     .between_bytes_timeout = 30s;
-    .probe = {
-        # 503 while the database is unreachable; delivery lag (a hub that is down) must not
-        # take serving down, so the probe asks for the database alone.
-        .url = "/healthz?only=database";
-        .interval = 2s;
-        .timeout = 2s;
-        .window = 5;
-        .threshold = 3;
-        .initial = 3;               # healthy from the start
-    }
+    .probe = feedsvc_health;
+}
+
+sub vcl_init {
+    # No return here: a file that includes this one adds its backends after (see above).
+    new app_servers = directors.round_robin();
+    app_servers.add_backend(feedsvc);
 }
 
 # Who may purge: the delivery worker, on this machine.
@@ -83,6 +111,7 @@ acl purgers {
 }
 
 sub vcl_recv {
+    set req.backend_hint = app_servers.backend();
     if (req.restarts == 0) {
         # Set only by this VCL, on restarts (see vcl_hit and vcl_deliver).
         unset req.http.x-feedsvc-grace;
@@ -164,8 +193,9 @@ sub vcl_hash {
 
 sub vcl_hit {
     # Past max-age: within the app's stale-while-revalidate the stale copy is served (and refreshed in
-    # the background). Beyond it the app must answer, unless it is down (stale-if-error). A copy whose
-    # max-age ended at an embargo lift has no stale-while-revalidate: it is never served after the lift.
+    # the background). Beyond it the app must answer, unless it is down (stale-if-error). A feed's first
+    # page and a page have no stale-while-revalidate: they are never served past a grid point (an
+    # embargo instant); only archive pages have it.
     if (obj.ttl <= 0s
         && !req.http.x-feedsvc-grace
         && std.healthy(req.backend_hint)

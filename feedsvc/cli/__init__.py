@@ -8,20 +8,38 @@ from __future__ import annotations
 
 from flask import Flask
 
-from feedsvc.cli import config, data, database, serve, tokens, worker
+from feedsvc.cli import (
+    catalog,
+    config,
+    data,
+    database,
+    feed_sources,
+    municipalities,
+    serve,
+    tokens,
+    users,
+    worker,
+)
 
 
 def init_app(app: Flask) -> None:
     for command in (
+        catalog.catalog_group,
         config.check_config,
         database.init_db,
         database.migrate,
         data.load_sample,
         data.import_file,
+        feed_sources.feed_sources_group,
+        municipalities.import_municipalities,
         serve.serve,
         tokens.create_token_command,
         tokens.revoke_token_command,
         tokens.list_tokens_command,
+        users.create_user_command,
+        users.list_users_command,
+        users.deactivate_user_command,
+        users.set_password_command,
         worker.worker_command,
         worker.notify_command,
     ):

@@ -1,15 +1,18 @@
 """`feedsvc check-config`, and the checks commands make of the settings before they start:
-production refuses to serve, or to write releases, without the site's identity."""
+production refuses to serve, or to write releases, without the site's identity, and
+warns while a legal page (Impressum, Datenschutzerklärung, Barrierefreiheit) is missing."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from feedsvc import legal
 from feedsvc.config import loaded_settings
 from feedsvc.settings import PREFIX, Settings, mask
 
@@ -28,7 +31,11 @@ def check_config() -> None:
         click.echo(f"{PREFIX + key:<{width}}  {shown:<40}  ({loaded.sources.get(key, 'default')})")
     if loaded.settings.SECRET_KEY is None and current_app.config["SECRET_KEY"]:
         click.echo("(no FEEDSVC_SECRET_KEY: the key kept in the instance folder signs the publish form)")
-    for problem in identity_problems():
+    click.echo("legal pages:")
+    for status in legal.statuses(Path(current_app.config["INSTANCE_PATH"])):
+        shown = "unusable (see below)" if status.state == "unusable" else status.state
+        click.echo(f"  {status.page.path:<18}  {shown:<20}  {status.file}")
+    for problem in identity_problems() + legal_page_problems():
         click.echo(f"warning: {problem}", err=True)
     click.echo("configuration ok")
 
@@ -53,6 +60,28 @@ def identity_problems() -> list[str]:
             f"would be tag:{current_app.config['TAG_AUTHORITY']},… for ever"
         )
     return problems
+
+
+def legal_page_problems() -> list[str]:
+    """What is wrong with the legal pages (`feedsvc.legal`): each that cannot be shown, and in
+    production each that is missing, which a German public body must publish before going live."""
+    problems = []
+    for status in legal.statuses(Path(current_app.config["INSTANCE_PATH"])):
+        if status.state == "unusable":
+            problems.append(f"{status.page.path} cannot be shown: {status.problem}")
+        elif status.state == "missing" and production():
+            problems.append(
+                f"{status.page.path} has no page: {status.file} is missing; a German public body must "
+                f"publish its {status.page.title} before the site goes live"
+            )
+    return problems
+
+
+def warn_about_legal_pages() -> None:
+    """A warning for each problem of the legal pages, as a server starts: it serves all the
+    same (a missing page answers 404 and is left out of the footer)."""
+    for problem in legal_page_problems():
+        current_app.logger.warning("%s (docs/operations.md#site-identity-and-legal-pages)", problem)
 
 
 def production() -> bool:

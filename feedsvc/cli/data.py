@@ -1,4 +1,5 @@
-"""`feedsvc load-sample | import FILE`: releases and the catalog from files.
+"""`feedsvc load-sample | import SOURCE`: releases and the catalog from files, and releases
+from feeds (docs/operations.md#import-files, #importing-from-a-feed).
 
 Each command owns its transaction: it commits when everything worked and rolls
 back otherwise, so a failed import leaves nothing behind.
@@ -6,10 +7,12 @@ back otherwise, so a failed import leaves nothing behind.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import current_app
@@ -18,6 +21,8 @@ from flask.cli import with_appcontext
 from feedsvc import db
 from feedsvc.cli.config import require_identity
 from feedsvc.cli.database import upgrade_schema
+from feedsvc.publishing.feed_import import TopicMapping, import_feed
+from feedsvc.publishing.feed_reading import NotAFeed, document_kind, read_feed
 from feedsvc.publishing.importing import (
     ImportFailed,
     check_records,
@@ -26,6 +31,7 @@ from feedsvc.publishing.importing import (
     validate_records,
 )
 from feedsvc.publishing.input import ImportRecord
+from feedsvc.worker.fetch import Fetched, FetchFailed, fetch
 
 
 def _sample_dir() -> Path:
@@ -86,17 +92,115 @@ def _site_relative_images(record: ImportRecord) -> ImportRecord:
 
 @click.command("import")
 @with_appcontext
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source")
 @click.option("--publisher", help="Press office for records that name none (default: the city's).")
-def import_file(file: Path, publisher: str | None) -> None:
-    """Import releases from a JSON array or JSON Lines FILE, all or nothing."""
+@click.option("--city", help="Feeds: the city their releases are for (required for a feed).")
+@click.option(
+    "--topics",
+    "topics_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Feeds: a JSON object mapping feed categories to topic slugs.",
+)
+@click.option("--skip-failed", is_flag=True, help="Feeds: import the items that can be when others cannot.")
+def import_file(
+    source: str, publisher: str | None, city: str | None, topics_file: Path | None, skip_failed: bool
+) -> None:
+    """Import releases from SOURCE, a file or an http(s) URL: feedsvc's JSON array or JSON
+    Lines (all or nothing), or an RSS, Atom or JSON feed of one city (--city)."""
     require_identity("import releases")
     upgrade_schema()
+    name, data, fetched = _read_source(source)
+    if document_kind(data) == "records":
+        if city or topics_file or skip_failed:
+            raise click.UsageError(
+                f"{name} holds feedsvc import records, which name their own city: "
+                "--city, --topics and --skip-failed are for feeds"
+            )
+        _import_records(name, data, publisher)
+        return
+    try:
+        feed = read_feed(
+            data,
+            url=fetched.url if fetched else None,
+            content_type=fetched.content_type if fetched else None,
+        )
+    except NotAFeed as failure:
+        _fail(ImportFailed([f"{name}: {failure}"]))
+    if city is None:
+        raise click.UsageError(f"{name} is a feed ({feed.format}): name the city it is for with --city SLUG")
+    mapping = _topic_mapping(topics_file)
+    session = db.session()
+    db.begin_writing(session)
+    try:
+        with _progress(len(feed.items)) as advance:
+            report = import_feed(
+                session,
+                feed,
+                city=city,
+                mapping=mapping,
+                publisher=publisher,
+                now=current_app.config["CLOCK"](),
+                tag_authority=current_app.config["TAG_AUTHORITY"],
+                mapping_origin=topics_file.name if topics_file else "the topic mapping",
+                progress=advance,
+            )
+    except ImportFailed as failure:
+        session.rollback()
+        _fail(failure)
+    if report.failed and not skip_failed:
+        session.rollback()
+        for line in report.problems:
+            click.echo(line, err=True)
+        click.echo(
+            f"nothing was imported: {report.failed} of {report.items} items failed "
+            "(--skip-failed imports the others)",
+            err=True,
+        )
+        sys.exit(1)
+    session.commit()
+    for line in report.problems:
+        click.echo(line, err=True)
+    click.echo(f"imported {report.items} items from {name} ({feed.format}): {report.summary()}")
+    if unmapped := report.unmapped_summary():
+        click.echo(unmapped)
+
+
+def _read_source(source: str) -> tuple[str, bytes, Fetched | None]:
+    """(its name, its bytes, the answer it came in when it is a URL) of the import's SOURCE."""
+    if _URL.match(source):
+        try:
+            answer = fetch(source)
+        except FetchFailed as failure:
+            _fail(ImportFailed([f"{source}: {failure}"]))
+        assert isinstance(answer, Fetched), "an unconditional GET is never answered 304"
+        return source, answer.body, answer
+    path = Path(source)
+    if not path.is_file():
+        raise click.BadParameter(f"no such file: {source}", param_hint="SOURCE")
+    return path.name, path.read_bytes(), None
+
+
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def _topic_mapping(path: Path | None) -> TopicMapping:
+    if path is None:
+        return TopicMapping()
+    try:
+        return TopicMapping.from_json(path.read_text(encoding="utf-8"), path.name)
+    except UnicodeDecodeError as error:
+        _fail(ImportFailed([f"{path.name}: not UTF-8 (byte {error.start})"]))
+    except ImportFailed as failure:
+        _fail(failure)
+
+
+def _import_records(name: str, data: bytes, publisher: str | None) -> None:
+    """feedsvc's own import format: every record validated, all or nothing."""
     session = db.session()
     try:
-        text = file.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        _fail(ImportFailed([f"{file}: not UTF-8 (byte {error.start})"]))
+        _fail(ImportFailed([f"{name}: not UTF-8 (byte {error.start})"]))
     try:
         # Every problem of the file at once: the records that are well-formed are still
         # tried against the catalog (and rolled back) when others are not.
@@ -121,7 +225,7 @@ def import_file(file: Path, publisher: str | None) -> None:
         _fail(failure)
     session.commit()
     click.echo(
-        f"imported {len(records)} records from {file.name}: {report.created} created, "
+        f"imported {len(records)} records from {name}: {report.created} created, "
         f"{report.updated} updated, {report.unchanged} unchanged"
     )
 
@@ -141,7 +245,7 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
         yield lambda: bar.update(1)
 
 
-def _fail(failure: ImportFailed) -> None:
+def _fail(failure: ImportFailed) -> NoReturn:
     for line in failure.problems:
         click.echo(line, err=True)
     click.echo("nothing was imported", err=True)

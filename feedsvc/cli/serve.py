@@ -26,7 +26,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.util import import_app
 
 from feedsvc import db
-from feedsvc.cli.config import require_base_url
+from feedsvc.cli.config import require_base_url, warn_about_legal_pages
 from feedsvc.cli.database import upgrade_schema, wait_for_database
 from feedsvc.web import metrics, warmup
 
@@ -84,6 +84,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "limit_request_field_size": 32768,
             "keepalive": 5,
             "accesslog": "-",
+            # Forwarded headers are feedsvc's to judge (FEEDSVC_PROXY_COUNT, create_app's
+            # ProxyFix), not gunicorn's: by default gunicorn believes X-Forwarded-Proto from
+            # any local client, which could switch every link to https:// with no proxy there.
+            "forwarded_allow_ips": "",
+            "secure_scheme_headers": {},
         }
         for key, value in settings.items():
             self.cfg.set(key, value)
@@ -255,6 +260,7 @@ def _metrics_directory() -> tuple[Path, bool]:
 def serve(host: str, port: int, workers: int, threads: int, timeout: int, worker: bool) -> None:
     """Serve with gunicorn (a production WSGI server), and deliver changes beside it."""
     require_base_url("serve")
+    warn_about_legal_pages()
     try:
         wait_for_database()
     except KeyboardInterrupt:

@@ -11,8 +11,9 @@ from flask.cli import with_appcontext
 
 from feedsvc import db
 from feedsvc.models import Publisher, Token
+from feedsvc.publishing.writers import office_name_problem
 from feedsvc.store import catalog
-from feedsvc.store.tokens import create_token, revoke_token, token_by_id, tokens
+from feedsvc.store.tokens import create_publisher_token, create_token, revoke_token, token_by_id, tokens
 
 
 @click.command("create-token")
@@ -51,11 +52,14 @@ def create_token_command(
         if unknown:
             _fail(f"unknown cities: {', '.join(unknown)}")
         city_rows = [city for city in found if city is not None]
-        owner = catalog.publisher_by_name(session, publisher)
-        if owner is None:
-            owner = catalog.upsert_publisher(session, publisher, city_rows, now)
-        token, secret = create_token(
-            session, role="publisher", now=now, publisher=owner, cities=city_rows, label=label
+        retired = [city.slug for city in city_rows if city.is_retired]
+        if retired:
+            _fail(f"retired cities take no new releases: {', '.join(retired)}")
+        # Never a second press office under a misspelling of an existing one's name.
+        if (problem := office_name_problem(session, publisher)) is not None:
+            _fail(problem)
+        token, secret = create_publisher_token(
+            session, office_name=publisher, cities=city_rows, now=now, label=label
         )
     session.commit()
     click.echo(f"token {token.id} ({token.role}) created; its secret is shown only now:", err=True)

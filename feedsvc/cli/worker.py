@@ -1,5 +1,6 @@
 """`feedsvc worker`: the delivery worker (`worker.delivery`), which `feedsvc serve` runs and
-restarts beside the app servers. `feedsvc notify` is its old name."""
+restarts beside the app servers, and beside delivery, in a thread of its own, the pulls of
+feed sources (`worker.pulling`). `feedsvc notify` is its old name."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from feedsvc import db
 from feedsvc.cli.config import require_base_url
 from feedsvc.store.changes import micros
 from feedsvc.store.outbox import PURGE_TARGET
-from feedsvc.worker import delivery
+from feedsvc.worker import delivery, pulling
 
 
 def settings_of_app() -> delivery.Settings:
@@ -27,6 +28,18 @@ def settings_of_app() -> delivery.Settings:
         cache_urls=tuple(config["CACHE_PURGE_URLS"]),
         batch=config["DELIVERY_BATCH"],
     )
+
+
+def pull_settings_of_app() -> pulling.Settings:
+    return pulling.Settings(tag_authority=current_app.config["TAG_AUTHORITY"])
+
+
+def _echo_pulls(pulled: list[pulling.Pulled]) -> None:
+    for pull in pulled:
+        if pull.outcome == "failed":
+            click.echo(f"feed source {pull.source_id}: failed, will retry: {pull.detail}", err=True)
+        else:
+            click.echo(f"feed source {pull.source_id}: {pull.detail.splitlines()[0]}")
 
 
 def _echo(report: delivery.CycleReport) -> None:
@@ -49,7 +62,8 @@ def _echo(report: delivery.CycleReport) -> None:
     help="Seconds between looks at the outbox [default: FEEDSVC_DELIVERY_INTERVAL, 1].",
 )
 def worker_command(once: bool, interval: float | None) -> None:
-    """Deliver every change: purge the caches, then tell the WebSub hubs, in order."""
+    """Deliver every change: purge the caches, then tell the WebSub hubs, in order; and pull
+    the feed sources that are due."""
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s [delivery] %(levelname)s %(message)s"
     )
@@ -61,22 +75,38 @@ def worker_command(once: bool, interval: float | None) -> None:
         click.echo("nothing to deliver to (no FEEDSVC_HUB_URLS, no FEEDSVC_CACHE_PURGE_URLS): "
                    "embargoes are lifted, nobody is told", err=True)  # fmt: skip
     clock = current_app.config["CLOCK"]
+    pull_settings = pull_settings_of_app()
     if once:
         session = db.session()
         _echo(delivery.run_cycle(session, settings, micros(clock())))
+        _echo_pulls(pulling.pull_due(session, pull_settings, clock))
         session.close()
         return
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    delivery.run(
-        db.engine(),
-        settings,
-        clock,
-        interval=interval or current_app.config["DELIVERY_INTERVAL"],
-        stop=stop,
-        on_cycle=_echo,
+    # Pulling runs beside delivery, never in its way: a slow site holds up its own thread only.
+    puller = threading.Thread(
+        target=pulling.run,
+        args=(db.engine(), pull_settings, clock),
+        kwargs={"stop": stop},
+        name="feed-pulling",
+        daemon=True,
     )
+    puller.start()
+    try:
+        delivery.run(
+            db.engine(),
+            settings,
+            clock,
+            interval=interval or current_app.config["DELIVERY_INTERVAL"],
+            stop=stop,
+            on_cycle=_echo,
+        )
+    finally:
+        stop.set()
+        # A fetch under way ends within its timeout; the thread is a daemon, so exiting never waits longer.
+        puller.join(timeout=1.0)
 
 
 notify_command = click.Command(

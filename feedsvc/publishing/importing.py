@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from feedsvc.models import City
 from feedsvc.publishing.input import ImportRecord, Slug, field_errors
 from feedsvc.publishing.service import Effect, Publishing, Refused
-from feedsvc.publishing.writers import ImportWriter
-from feedsvc.store import catalog
+from feedsvc.publishing.writers import ImportWriter, office_name_problem
+from feedsvc.store import catalog, catalog_history
 
 
 class ImportFailed(Exception):
@@ -160,6 +160,9 @@ def import_records(
     `db.begin_writing`), for the press office a record names, else `default_publisher`,
     else the city's own. A record whose office already holds its `external_id` replaces
     that release's content when it changed, else leaves it as it is."""
+    if default_publisher is not None and (problem := office_name_problem(session, default_publisher)):
+        # Said once, not once for every record that names no office.
+        raise ImportFailed([f"publisher: {problem}"])
     publishing = Publishing(session, now=now, tag_authority=tag_authority, within_callers_transaction=True)
     report = ImportReport()
     problems: list[str] = []
@@ -235,15 +238,50 @@ class CatalogFile(BaseModel):
     publishers: list[PublisherRecord] = []
 
 
+def _former_name_problem(session: Session, kind: str, name: str) -> str | None:
+    """What is wrong with naming an entry `name` in a catalog file: the entry that had the
+    name is called otherwise now, or was merged; or (a press office) the name only looks
+    like another office's."""
+    holder = catalog_history.holder(session, kind, name)
+    if holder is not None and holder.merged_into_id is not None:
+        into = catalog_history.entry_by_id(session, kind, holder.merged_into_id)
+        went = f"'{catalog_history.name_of(into)}'" if into is not None else "another"
+        return f"was merged into {went} (feedsvc catalog): write that one instead"
+    if holder is not None and catalog_history.name_of(holder) != name:
+        return f"is called '{catalog_history.name_of(holder)}' now (feedsvc catalog): write that instead"
+    if kind == "publisher" and holder is None:
+        lookalike = catalog_history.lookalike(session, kind, name)
+        if lookalike is not None:
+            return (
+                f"there is a press office '{catalog_history.name_of(lookalike)}' already: names that "
+                "differ only in case or spaces name one office"
+            )
+    return None
+
+
 def load_catalog(session: Session, path: Path, now: datetime) -> CatalogFile:
     try:
         data = CatalogFile.model_validate_json(path.read_bytes())
     except ValidationError as error:
         raise ImportFailed([f"{path.name}: {e.field}: {e.message}" for e in field_errors(error)]) from None
+    # A slug (name) the catalog keeps for an entry renamed or merged since would make a
+    # second entry of it: the file must say what the entry is called now.
+    problems = [
+        f"{path.name}: {noun} {name}: {problem}"
+        for noun, names in (
+            ("region", [r.slug for r in data.regions]),
+            ("city", [c.slug for c in data.cities]),
+            ("topic", [t.slug for t in data.topics]),
+            ("publisher", [p.name for p in data.publishers]),
+        )
+        for name in names
+        if (problem := _former_name_problem(session, noun, name))
+    ]
+    if problems:
+        raise ImportFailed(problems)
     regions = {r.slug: catalog.upsert_region(session, r.slug, r.name, r.state) for r in data.regions}
     session.flush()
     cities: dict[str, City] = {}
-    problems: list[str] = []
     for record in data.cities:
         if record.region not in regions:
             problems.append(f"{path.name}: city {record.slug}: unknown region '{record.region}'")

@@ -27,7 +27,15 @@ from pydantic import (
     model_validator,
 )
 
-from feedsvc.text import HtmlTooDeep, html_has_text, plain_text, sanitize_html, strip_xml_forbidden
+from feedsvc.text import (
+    EMAIL_PATTERN,
+    PHONE_PATTERN,
+    HtmlTooDeep,
+    html_has_text,
+    plain_text,
+    sanitize_html,
+    strip_xml_forbidden,
+)
 
 MAX_BODY_CHARS = 1_000_000
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -127,8 +135,8 @@ class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[PlainText, _limit(200)] | None = None
-    email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")] | None = None
-    phone: Annotated[str, Field(max_length=50, pattern=r"^[0-9+()/ .-]+$")] | None = None
+    email: Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN)] | None = None
+    phone: Annotated[str, Field(max_length=50, pattern=PHONE_PATTERN)] | None = None
 
 
 def _strip_forbidden_everywhere(value: Any) -> Any:

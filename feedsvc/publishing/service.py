@@ -42,8 +42,8 @@ from feedsvc.db import begin_writing
 from feedsvc.models import Publisher, Release
 from feedsvc.publishing.input import FieldError, ReleaseIn, ReleasePatch, is_slug
 from feedsvc.publishing.values import new_release_fields, update_from_patch, update_replacing_with
-from feedsvc.publishing.writers import Writer
-from feedsvc.store.catalog import city_by_slug, topics_by_slugs
+from feedsvc.publishing.writers import NoOffice, Writer
+from feedsvc.store.catalog import city_named, topics_named
 from feedsvc.store.releases import (
     References,
     UnknownReferences,
@@ -53,6 +53,7 @@ from feedsvc.store.releases import (
     resolve_references,
     retract_release,
     update_release,
+    was_public,
 )
 
 # releases.id is an INTEGER column, 32 bits on PostgreSQL: a larger id cannot exist, and the
@@ -102,6 +103,10 @@ class RefusalKind(enum.Enum):
     RELEASE_OUT_OF_SCOPE = "release out of scope"  # ... nor the city of the release to change
     NO_SUCH_RELEASE = "no such release"
     RETRACTED = "retracted"
+    # A city, topic or press office the write names is retired: it takes no new releases.
+    RETIRED = "retired"
+    # No press office to publish for: the name given is one that only looks like another's.
+    NO_PRESS_OFFICE = "no press office"
 
 
 @dataclass(frozen=True)
@@ -126,10 +131,16 @@ class Retracted:
 Outcome = TypeVar("Outcome")
 
 
-def live_release(session: Session, release_id: int) -> Release | Refused:
-    """The release with this id, refused when there is none or it was retracted."""
+def live_release(
+    session: Session, release_id: int, hidden: Callable[[Release], bool] | None = None
+) -> Release | Refused:
+    """The release with this id, refused when there is none or it was retracted.
+
+    `hidden` says of a release whether the caller must not learn that it exists (one nobody
+    could see yet, asked for by somebody who may not see it early): it is then refused
+    exactly as an id that never existed, whether it is retracted or not."""
     release = release_by_id(session, release_id) if release_id <= MAX_RELEASE_ID else None
-    if release is None:
+    if release is None or (hidden is not None and hidden(release)):
         return Refused(RefusalKind.NO_SUCH_RELEASE, f"no release with id {release_id}")
     if release.retracted_at is not None:
         return Refused(RefusalKind.RETRACTED, f"release {release_id} was retracted")
@@ -171,8 +182,13 @@ class Publishing:
         return self._in_attempts(lambda: self._retract(writer, release_id))
 
     def writable_release(self, writer: Writer, release_id: int) -> Release | Refused:
-        """The release `writer` may change: it exists, is not retracted, and is of their cities."""
-        release = live_release(self.session, release_id)
+        """The release `writer` may change: it exists, is not retracted, and is of their cities.
+        A release of other cities that nobody could see yet does not exist for this writer."""
+
+        def hidden(release: Release) -> bool:
+            return not writer.may_write(release.city) and not was_public(release, self.now)
+
+        release = live_release(self.session, release_id, hidden)
         if isinstance(release, Refused):
             return release
         if not writer.may_write(release.city):
@@ -189,6 +205,12 @@ class Publishing:
         if isinstance(refs, Refused):
             return refs
         office = writer.press_office(self.session, refs.city, self.now)
+        if isinstance(office, NoOffice):
+            error = FieldError(field="publisher", message=office.message)
+            return Refused(RefusalKind.NO_PRESS_OFFICE, office.message, (error,))
+        if office.is_retired:
+            message = f"the press office '{office.name}' is retired: it takes no new releases"
+            return Refused(RefusalKind.RETIRED, message, (FieldError(field="publisher", message=message),))
         prior = prior_release(self.session, office, data.external_id, content_hash)
         if prior is None:
             return self._create(office, data, refs, content_hash)
@@ -211,7 +233,7 @@ class Publishing:
         if isinstance(release, Refused):
             return release
         topics = patch.topics if patch.topics is not None else [topic.slug for topic in release.topics]
-        refs = self._writable_references(writer, patch.city or release.city.slug, topics)
+        refs = self._writable_references(writer, patch.city or release.city.slug, topics, keeping=release)
         if isinstance(refs, Refused):
             return refs
         return Corrected(update_release(self.session, release, update_from_patch(patch), refs, self.now))
@@ -233,7 +255,11 @@ class Publishing:
         )
         return Published(release, Effect.CREATED)
 
-    def _writable_references(self, writer: Writer, city: str, topics: list[str]) -> References | Refused:
+    def _writable_references(
+        self, writer: Writer, city: str, topics: list[str], keeping: Release | None = None
+    ) -> References | Refused:
+        """The city and topics a write names, if the writer may write them. Retired ones take
+        no new releases; a correction may keep the retired city and topics its release has."""
         refs = resolve_references(self.session, city, topics)
         if isinstance(refs, UnknownReferences):
             errors = _unknown_reference_errors(refs)
@@ -243,6 +269,9 @@ class Publishing:
         if not writer.may_write(refs.city):
             message = f"this token may not publish for the city '{refs.city.slug}'"
             return Refused(RefusalKind.CITY_OUT_OF_SCOPE, message)
+        retired = _retired_reference_errors(self.session, refs, topics, keeping)
+        if retired:
+            return Refused(RefusalKind.RETIRED, "some fields name retired cities or topics", retired)
         return refs
 
     # --- transactions -------------------------------------------------------------------------------
@@ -298,14 +327,38 @@ def unknown_names(session: Session, raw: Mapping[str, Any]) -> tuple[FieldError,
     city, topics = raw.get("city"), raw.get("topics")
     city_slug = city if is_slug(city) else None
     topic_slugs = [slug for slug in topics if is_slug(slug)] if isinstance(topics, list) else []
-    known = topics_by_slugs(session, topic_slugs)
+    known = topics_named(session, topic_slugs)
     unknown_topics = tuple(
         (index, slug)
         for index, slug in enumerate(topics if isinstance(topics, list) else [])
         if is_slug(slug) and slug not in known
     )
-    unknown_city = city_slug if city_slug is not None and city_by_slug(session, city_slug) is None else None
+    unknown_city = city_slug if city_slug is not None and city_named(session, city_slug) is None else None
     return _unknown_reference_errors(UnknownReferences(city=unknown_city, topics=unknown_topics))
+
+
+def _retired_reference_errors(
+    session: Session, refs: References, topic_slugs: list[str], keeping: Release | None
+) -> tuple[FieldError, ...]:
+    kept_city = keeping.city_id if keeping is not None else None
+    kept_topics = {topic.id for topic in keeping.topics} if keeping is not None else set()
+    errors: list[FieldError] = []
+    if refs.city.is_retired and refs.city.id != kept_city:
+        errors.append(
+            FieldError(
+                field="city", message=f"the city '{refs.city.slug}' is retired: it takes no new releases"
+            )
+        )
+    if any(topic.is_retired and topic.id not in kept_topics for topic in refs.topics):
+        named = topics_named(session, topic_slugs)
+        errors += [
+            FieldError(
+                field=f"topics.{index}", message=f"the topic '{slug}' is retired: it takes no new releases"
+            )
+            for index, slug in enumerate(topic_slugs)
+            if named[slug].is_retired and named[slug].id not in kept_topics
+        ]
+    return tuple(errors)
 
 
 def _unknown_reference_errors(unknown: UnknownReferences) -> tuple[FieldError, ...]:

@@ -123,6 +123,16 @@
           </section>
         </main>
         <p class="visually-hidden" role="status" aria-live="polite" data-copy-status=""></p>
+        <!-- The site serves this file with its legal pages added to the list (web/site.py). -->
+        <footer class="site-footer">
+          <div class="wrap site-footer__inner">
+            <p><strong><xsl:value-of select="$site"/></strong> – Meldungen der Pressestellen, zum Lesen und als Feed.</p>
+            <ul>
+              <li><a href="/feeds">Alle Feeds</a></li>
+              <li><a href="/feeds.opml">OPML-Abonnementliste</a></li>
+            </ul>
+          </div>
+        </footer>
       </body>
     </html>
   </xsl:template>

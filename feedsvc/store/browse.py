@@ -16,7 +16,7 @@ from sqlalchemy import Row, Select, case, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from feedsvc.models import Release, ReleaseTopic
-from feedsvc.store.releases import newer_visible_ids, newest_visible_ids, releases_by_ids
+from feedsvc.store.releases import newer_visible_ids, newest_visible_ids, public_by, releases_by_ids
 from feedsvc.store.scope import Cursor, Scope
 
 # How many neighbours each related-release walk takes on either side of the release.
@@ -93,8 +93,7 @@ class RangeState:
     rows' text: the sitemap of the range changes exactly when one of them does."""
 
     visible: int
-    last_updated: datetime | None
-    next_lift: datetime | None
+    last_modified: datetime | None
 
 
 def _listed(query_rows: Sequence[Row[int, str, str, str, datetime, datetime]]) -> list[ListedRelease]:
@@ -127,23 +126,30 @@ def listed_releases(session: Session, now: datetime, first_id: int, end_id: int)
 
 
 def range_state(session: Session, now: datetime, first_id: int, end_id: int) -> RangeState:
-    """How many releases of an id range are visible, when any row of it last changed
-    (a correction, a retraction), and when its next embargo lifts."""
-    held = Release.retracted_at.is_(None)
-    visible = (Release.published_at <= now) & held
-    pending = (Release.published_at > now) & held
+    """How many releases of an id range are visible and the newest `last_modified` among them.
+
+    Only what the sitemap shows counts: a release under embargo (or retracted before its
+    instant) changes neither number, whatever is written to it, so the sitemap's ETag tells
+    nobody of it. A release leaving the range's visible ones lowers the count; one joining
+    it (published, lifted, corrected) raises the count or the newest change."""
+    visible = (Release.published_at <= now) & Release.retracted_at.is_(None)
+    modified = case(
+        (Release.published_at > Release.updated_at, Release.published_at), else_=Release.updated_at
+    )
     query = select(
         func.count(case((visible, 1), else_=None)),
-        func.max(Release.updated_at),
-        func.min(case((pending, Release.published_at), else_=None)),
+        func.max(case((visible, modified), else_=None)),
     ).where(Release.id >= first_id, Release.id < end_id)
-    count, last_updated, next_lift = session.execute(query).one()
-    return RangeState(int(count or 0), last_updated, next_lift)
+    count, last_modified = session.execute(query).one()
+    return RangeState(int(count or 0), last_modified)
 
 
-def last_release_id(session: Session) -> int:
-    """The highest release id there is (0: none), read from the end of the primary key."""
-    return int(session.scalar(select(func.max(Release.id))) or 0)
+def last_release_id(session: Session, now: datetime) -> int:
+    """The highest id of a release that was ever public by `now` (0: none), a walk back from
+    the end of the primary key. Releases nobody could see yet do not count: a new sitemap
+    part must not appear for them."""
+    query = select(Release.id).where(public_by(now)).order_by(Release.id.desc()).limit(1)
+    return int(session.scalar(query) or 0)
 
 
 def newest_listed(session: Session, now: datetime, since: datetime, limit: int) -> list[ListedRelease]:

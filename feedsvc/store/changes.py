@@ -3,7 +3,9 @@
 Writes bump the counter of every subject (`keys`) a release was or is in, in the
 same transaction, and add the change to the outbox (`store.outbox`) that the
 delivery worker works off; a change to a release still under embargo is
-delivered at its embargo instant, never before. An embargo
+delivered at its embargo instant, never before, and until then moves only the
+journalists' counters (`bump(hidden=True)`): before its instant an embargo
+changes nothing an outsider can observe. An embargo
 running out bumps them when a reader or the worker first notices it
 (`lift_embargo`), with a compare-and-set so exactly one process does it; each
 subject keeps the instant of its next lift, so nobody has to look for it.
@@ -18,6 +20,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,8 +28,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from feedsvc.models import FeedVersion, Release, ReleaseTopic
-from feedsvc.store import outbox
-from feedsvc.store.keys import scope_of_key
+from feedsvc.store import outbox, region_tree
+from feedsvc.store.keys import journalist_key, scope_of_key
 from feedsvc.store.scope import Scope
 
 # How long the outbox keeps a change that some delivery target has not taken yet.
@@ -62,16 +65,23 @@ def bump(
     embargo_until: datetime | None = None,
     counted: Mapping[str, int] | None = None,
     *,
-    event: str = "changed",
+    event: str | None = "changed",
     release_id: int | None = None,
     deliver_at: datetime | None = None,
+    hidden: bool = False,
 ) -> None:
     """Marks subjects changed; `embargo_until` (in the future) is a pending lift;
     `counted` adds to (or, negative, takes from) the subjects' release counts.
 
     The change goes into the outbox as one entry of kind `event` (with its release, if
-    any), delivered from `deliver_at` on (default: at once): a release that nobody
-    could see before this write is delivered at its embargo instant."""
+    any; None: nothing to deliver), delivered from `deliver_at` on (default: at once):
+    a release that nobody could see before this write is delivered at its embargo instant.
+
+    `hidden`: the write changes nothing the public can see (a release under embargo before
+    and after it). The subjects' counters then stay exactly as they were, so no public
+    feed's ETag, Last-Modified or bytes tell anybody that something is scheduled; only
+    the journalists' counters (`keys.journalist_key`) move. The pending lift is kept, and
+    at the lift the public counters change, once, for everything at once."""
     counted = counted or {}
     keys = sorted(set(keys))  # a fixed order keeps concurrent writers from deadlocking
     now_us = micros(now)
@@ -82,24 +92,34 @@ def bump(
     assert isinstance(table, Table)
     for key in keys:
         added = counted.get(key, 0)
+        # A subject first written by a hidden write looks exactly like one never written.
         statement = insert(table).values(
-            key=key, version=1, changed_us=now_us, next_lift_us=lift_us, release_count=max(added, 0)
+            key=key,
+            version=0 if hidden else 1,
+            changed_us=0 if hidden else now_us,
+            next_lift_us=lift_us,
+            release_count=max(added, 0),
         )
         current = table.c.next_lift_us
         next_lift: ColumnElement[int | None] = current
         if lift_us is not None:
             next_lift = case((current.is_(None), lift_us), (current > lift_us, lift_us), else_=current)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "version": table.c.version + 1,
-                "changed_us": now_us,
-                "next_lift_us": next_lift,
-                "release_count": table.c.release_count + added,
-            },
-        )
-        session.execute(statement)
-    if keys:
+        changed: dict[str, Any] = {"next_lift_us": next_lift, "release_count": table.c.release_count + added}
+        if not hidden:
+            changed |= {"version": table.c.version + 1, "changed_us": now_us}
+        session.execute(statement.on_conflict_do_update(index_elements=[table.c.key], set_=changed))
+    if hidden:
+        for key in keys:
+            statement = insert(table).values(
+                key=journalist_key(key), version=1, changed_us=now_us, next_lift_us=None, release_count=0
+            )
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[table.c.key],
+                    set_={"version": table.c.version + 1, "changed_us": now_us},
+                )
+            )
+    if keys and event is not None:
         due_us = max(now_us, micros(deliver_at)) if deliver_at is not None else now_us
         outbox.record(session, event, keys, created_us=now_us, due_us=due_us, release_id=release_id)
     # Without a running worker nobody takes from the outbox: keep it bounded.
@@ -118,20 +138,25 @@ def states(connection: Connection, keys: Iterable[str]) -> dict[str, FeedState]:
 def _first_published(
     session: Session, scope: Scope, after: datetime, until: datetime | None = None
 ) -> datetime | None:
-    """The earliest `published_at` of the scope's releases after `after` (and up to `until`)."""
+    """The earliest `published_at` of the scope's releases after `after` (and up to `until`).
+    Retracted releases never become visible: they are not counted."""
     if scope.topic_id is not None:
         link = ReleaseTopic
         column = link.published_at
-        query = select(column).where(link.topic_id == scope.topic_id)
+        query = (
+            select(column)
+            .join(Release, Release.id == link.release_id)
+            .where(link.topic_id == scope.topic_id, Release.retracted_at.is_(None))
+        )
         if scope.city_id is not None:
             query = query.where(link.city_id == scope.city_id)
     else:
         column = Release.published_at
-        query = select(column)
+        query = select(column).where(Release.retracted_at.is_(None))
         if scope.city_id is not None:
             query = query.where(Release.city_id == scope.city_id)
         if scope.region_id is not None:
-            query = query.where(Release.region_id == scope.region_id)
+            query = query.where(region_tree.within(session, Release.region_id, scope.region_id))
     query = query.where(column > after)
     if until is not None:
         query = query.where(column <= until)
@@ -147,27 +172,31 @@ def lift_embargo(session: Session, key: str, seen_lift_us: int, now: datetime) -
     """An embargo of `key` ran out: bump it once, at the lift instant, and find the next.
 
     Returns False when another process already did it (the compare-and-set on
-    `next_lift_us` found another value). The lift goes into the outbox only when a
-    release became visible by it: a lift may be early (its release was moved or
-    retracted), and then there is nothing to tell anybody yet.
+    `next_lift_us` found another value). The counters move, and the lift goes into
+    the outbox, only when a release became visible by it: a lift may be early (its
+    release was moved or retracted), and then nothing changed that anybody could see,
+    so nothing may tell them that something had been scheduled for that instant.
     """
     scope = scope_of_key(key)
     upcoming = next_embargo(session, scope, now)
+    lift_us = max(seen_lift_us, 0)
+    shown = _first_published(session, scope, from_micros(lift_us - 1), now) is not None
+    moved: dict[str, Any] = {"next_lift_us": micros(upcoming) if upcoming is not None else None}
+    if shown:
+        moved |= {
+            "version": FeedVersion.version + 1,
+            # The content changed at the lift instant, not when somebody noticed.
+            "changed_us": case(
+                (FeedVersion.changed_us > seen_lift_us, FeedVersion.changed_us), else_=seen_lift_us
+            ),
+        }
     result = session.execute(
         update(FeedVersion)
         .where(FeedVersion.key == key, FeedVersion.next_lift_us == seen_lift_us)
-        .values(
-            version=FeedVersion.version + 1,
-            # The content changed at the lift instant, not when somebody noticed.
-            changed_us=case(
-                (FeedVersion.changed_us > seen_lift_us, FeedVersion.changed_us), else_=seen_lift_us
-            ),
-            next_lift_us=micros(upcoming) if upcoming is not None else None,
-        )
+        .values(**moved)
     )
     lifted = bool(result.rowcount)  # type: ignore[attr-defined]
-    lift_us = max(seen_lift_us, 0)
-    if lifted and _first_published(session, scope, from_micros(lift_us - 1), now) is not None:
+    if lifted and shown:
         # Due since the lift instant: a lift noticed late shows as delivery lag.
         outbox.record(session, "embargo_lifted", [key], created_us=micros(now), due_us=lift_us)
     return lifted

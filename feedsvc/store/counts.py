@@ -17,8 +17,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from feedsvc.models import City, FeedVersion, Release, ReleaseTopic, Topic
-from feedsvc.store import keys
+from feedsvc.store import keys, region_tree
 from feedsvc.store.scope import Scope
+
+# Above this many cities, topic counts read every city×topic count rather than one LIKE per city.
+MAX_CITY_PATTERNS = 200
 
 
 def release_count(session: Session, scope: Scope) -> int:
@@ -44,20 +47,29 @@ def city_release_counts(session: Session, topic_id: int | None = None) -> dict[i
 def topic_release_counts(session: Session, city_ids: Iterable[int] | None = None) -> dict[int, int]:
     """Releases each topic holds, in all cities or summed over `city_ids`."""
     query = select(FeedVersion.key, FeedVersion.release_count)
+    wanted: set[int] | None = None
     if city_ids is None:
         query = query.where(FeedVersion.key.like(keys.TOPIC_PATTERN))
     else:
         cities = list(city_ids)
         if not cities:
             return {}
-        query = query.where(
-            or_(*(FeedVersion.key.like(keys.topics_of_city_pattern(city_id)) for city_id in cities))
-        )
+        if len(cities) <= MAX_CITY_PATTERNS:
+            query = query.where(
+                or_(*(FeedVersion.key.like(keys.topics_of_city_pattern(city_id)) for city_id in cities))
+            )
+        else:
+            # The cities of a whole Land: one pattern each would pass SQLite's expression depth
+            # limit (1000); every city×topic count is one read instead, filtered here.
+            query = query.where(
+                FeedVersion.key.like(keys.CITY_PATTERN), FeedVersion.key.like(keys.CITY_TOPIC_INFIX)
+            )
+            wanted = set(cities)
     counts: dict[int, int] = {}
     for key, count in session.execute(query):
-        topic_id = keys.scope_of_key(key).topic_id
-        if topic_id is not None:
-            counts[topic_id] = counts.get(topic_id, 0) + int(count)
+        scope = keys.scope_of_key(key)
+        if scope.topic_id is not None and (wanted is None or scope.city_id in wanted):
+            counts[scope.topic_id] = counts.get(scope.topic_id, 0) + int(count)
     return counts
 
 
@@ -68,9 +80,16 @@ def counted_releases(session: Session) -> dict[str, int]:
         Release, Release.id == ReleaseTopic.release_id
     )
     counts = {keys.ALL_KEY: int(session.scalar(select(func.count()).select_from(Release).where(held)) or 0)}
-    for column, kind in ((Release.city_id, "city"), (Release.region_id, "region")):
-        for subject_id, count in session.execute(select(column, func.count()).where(held).group_by(column)):
-            counts[keys.scope_key(Scope(**{f"{kind}_id": subject_id}))] = int(count)
+    by_city = select(Release.city_id, func.count()).where(held).group_by(Release.city_id)
+    for city_id, count in session.execute(by_city):
+        counts[keys.scope_key(Scope(city_id=city_id))] = int(count)
+    # A region holds its own releases and those of every region below it.
+    parents = region_tree.parent_map(session)
+    by_region = select(Release.region_id, func.count()).where(held).group_by(Release.region_id)
+    for region_id, count in session.execute(by_region):
+        for each in region_tree.ancestors_in(parents, region_id):
+            region_key = keys.scope_key(Scope(region_id=each))
+            counts[region_key] = counts.get(region_key, 0) + int(count)
     grouped = topic_links.where(held).group_by(ReleaseTopic.city_id, ReleaseTopic.topic_id)
     for city_id, topic_id, count in session.execute(grouped):
         counts[keys.scope_key(Scope(city_id=city_id, topic_id=topic_id))] = int(count)
@@ -101,7 +120,7 @@ class _Pending:
     """Releases still under embargo: kept counts include them, readers must not see them.
     There are few at any time, so they are read whole."""
 
-    releases: list[tuple[int, int]]  # (city_id, region_id)
+    releases: list[tuple[int, frozenset[int]]]  # (city_id, its region and the regions above)
     links: list[tuple[int, int]]  # (city_id, topic_id)
 
     def in_scope(self, scope: Scope) -> int:
@@ -113,8 +132,8 @@ class _Pending:
             )
         return sum(
             1
-            for city_id, region_id in self.releases
-            if scope.city_id in (None, city_id) and scope.region_id in (None, region_id)
+            for city_id, regions in self.releases
+            if scope.city_id in (None, city_id) and (scope.region_id is None or scope.region_id in regions)
         )
 
 
@@ -128,8 +147,12 @@ def _pending(session: Session, now: datetime) -> _Pending:
             ReleaseTopic.release_id.in_([row.id for row in rows])
         )
     ).all()
+    regions = {
+        region_id: frozenset(region_tree.ancestor_ids(session, region_id))
+        for region_id in {row.region_id for row in rows}
+    }
     return _Pending(
-        releases=[(row.city_id, row.region_id) for row in rows],
+        releases=[(row.city_id, regions[row.region_id]) for row in rows],
         links=[(city_id, topic_id) for city_id, topic_id in links],
     )
 
@@ -144,19 +167,22 @@ def topic_counts(
 ) -> list[tuple[Topic, int]]:
     """Topics with at least one visible release (in a city or region), by name.
 
-    A region's topics are summed over the cities in it now."""
+    A region's topics are summed over the cities in it and in the regions below it now."""
     pending = _pending(session, now)
     cities: list[int] | None = None
     if city_id is not None:
         cities = [city_id]
     elif region_id is not None:
-        cities = list(session.scalars(select(City.id).where(City.region_id == region_id)))
+        in_region = region_tree.within(session, City.region_id, region_id)
+        cities = list(session.scalars(select(City.id).where(in_region)))
     counts = topic_release_counts(session, cities)
     for pending_city, topic_id in pending.links:
         if cities is None or pending_city in cities:
             counts[topic_id] = counts.get(topic_id, 0) - 1
     shown = {topic_id: count for topic_id, count in counts.items() if count > 0}
-    topics = session.scalars(select(Topic).where(Topic.id.in_(shown)).order_by(Topic.name))
+    # Retired topics are listed nowhere (their pages stay).
+    listed = select(Topic).where(Topic.id.in_(shown), Topic.retired_at.is_(None))
+    topics = session.scalars(listed.order_by(Topic.name))
     return [(topic, shown[topic.id]) for topic in topics]
 
 
@@ -165,7 +191,7 @@ def city_counts(session: Session, now: datetime, topic_id: int | None = None) ->
     counts = city_release_counts(session, topic_id)
     pending = _pending(session, now)
     if topic_id is None:
-        for city_id, _region_id in pending.releases:
+        for city_id, _regions in pending.releases:
             counts[city_id] = counts.get(city_id, 0) - 1
     else:
         for city_id, pending_topic in pending.links:

@@ -3,12 +3,21 @@
 "all", "city:<id>", "region:<id>", "topic:<id>" and "city:<id>:topic:<id>" name
 the subjects a release can be in; "catalog" stands for the names of cities,
 topics and regions, which every feed and page shows; "release:<id>" names one
-release's page (`release_key`). Nothing else builds or parses these strings.
+release's page (`release_key`); "journalist:<subject key>" counts what journalists
+see of a subject before the public does (`journalist_key`). Nothing else builds or
+parses these strings.
+
+A release is in its city's region and in every region above that one
+(`store.region_tree`): a Gemeinde's release changes its Kreis, Regierungsbezirk and
+Land (`region_keys`).
 """
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session, object_session
+
 from feedsvc.models import Release
+from feedsvc.store import region_tree
 from feedsvc.store.scope import Scope
 
 ALL_KEY = "all"
@@ -39,9 +48,28 @@ def release_key(release_id: int) -> str:
     return f"release:{release_id}"
 
 
+def journalist_key(key: str) -> str:
+    """The counter of a subject's changes that only journalists see yet: writes to releases
+    still under embargo (`changes.bump(hidden=True)`), which leave the subject's own counter,
+    and with it every public validator, as it was. Never a subject of caches or purges."""
+    return f"journalist:{key}"
+
+
+def region_keys(session: Session, region_id: int) -> set[str]:
+    """The subjects of a region and of every region above it: all of them hold its releases."""
+    return {scope_key(Scope(region_id=each)) for each in region_tree.ancestor_ids(session, region_id)}
+
+
 def release_keys(release: Release) -> set[str]:
-    """Every subject whose feed holds this release."""
-    keys = {ALL_KEY, scope_key(Scope(city_id=release.city_id)), scope_key(Scope(region_id=release.region_id))}
+    """Every subject whose feed holds this release. The regions above its own are read
+    through the release's session; a release outside any session names its own only."""
+    session = object_session(release)
+    regions = (
+        region_keys(session, release.region_id)
+        if session is not None
+        else {scope_key(Scope(region_id=release.region_id))}
+    )
+    keys = {ALL_KEY, scope_key(Scope(city_id=release.city_id)), *regions}
     for link in release.topic_links:
         keys.add(scope_key(Scope(topic_id=link.topic_id)))
         keys.add(scope_key(Scope(city_id=release.city_id, topic_id=link.topic_id)))

@@ -1,7 +1,8 @@
 """The outbox: every change to deliver, and where each delivery target stands in it.
 
 Writers add an entry in the transaction of their change (`record`, called by
-`changes.bump` and `changes.lift_embargo`). The delivery worker then, cycle by
+`changes.bump` and `changes.lift_embargo`); retracting a release nobody could see
+yet takes back what waited for its instant (`withdraw`). The delivery worker then, cycle by
 cycle:
 
 1. gives every entry that is due a place in the delivery order (`stamp_due`): the
@@ -116,6 +117,18 @@ def record(
             created_us=created_us,
             due_us=due_us,
             seq=None,
+        )
+    )
+
+
+def withdraw(session: Session, release_id: int, now_us: int) -> None:
+    """A release nobody could see yet was retracted: the changes of it that wait for its
+    embargo instant are dropped, so that instant passes without a purge or a ping (they
+    would tell caches' and hubs' observers that something had been scheduled). What was
+    due already (a public change not ordered yet) stays."""
+    session.execute(
+        delete(OutboxEntry).where(
+            OutboxEntry.release_id == release_id, OutboxEntry.seq.is_(None), OutboxEntry.due_us > now_us
         )
     )
 

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from feedsvc.models import City, Publisher, Release, ReleaseImage, ReleaseTopic, Topic
 from feedsvc.paths import release_slug
-from feedsvc.store import changes, keys
-from feedsvc.store.catalog import city_by_slug, topics_by_slugs
+from feedsvc.store import changes, keys, outbox, region_tree
+from feedsvc.store.catalog import city_named, topics_named
 from feedsvc.store.release_fields import UNCHANGED, ContactFields, ImageFields, ReleaseFields, ReleaseUpdate
 from feedsvc.store.scope import Cursor, Scope
 from feedsvc.store.search import Search, matching
@@ -109,7 +109,8 @@ def _visible(session: Session, scope: Scope, now: datetime, search: Search | Non
             query = query.where(Release.city_id == scope.city_id)
         walk = _Walk(query, Release.published_at.expression, Release.id.expression)
     if scope.region_id is not None:  # with a topic (an API filter) joined, not indexed
-        walk = replace(walk, query=walk.query.where(Release.region_id == scope.region_id))
+        in_region = region_tree.within(session, Release.region_id, scope.region_id)
+        walk = replace(walk, query=walk.query.where(in_region))
     if search is not None:
         walk = replace(walk, query=walk.query.where(matching(search, session.get_bind().dialect.name)))
     return walk
@@ -193,16 +194,37 @@ def is_visible(release: Release, now: datetime) -> bool:
     return release.retracted_at is None and release.published_at <= now
 
 
+def was_public(release: Release, now: datetime) -> bool:
+    """Whether anybody but journalists could have seen the release by `now`: it is visible,
+    or it was until it was retracted (its tombstone and its 410 are public). A release still
+    under embargo, or retracted before its embargo instant, never was: everything public
+    answers for it exactly as for an id that never existed."""
+    if release.retracted_at is not None:
+        return release.published_at <= release.retracted_at
+    return release.published_at <= now
+
+
+def public_by(now: datetime) -> ColumnElement[bool]:
+    """`was_public` in SQL: the releases anybody but journalists could have seen by `now`."""
+    return and_(
+        Release.published_at <= now,
+        or_(Release.retracted_at.is_(None), Release.published_at <= Release.retracted_at),
+    )
+
+
 def resolve_references(
     session: Session, city_slug: str, topic_slugs: Sequence[str]
 ) -> References | UnknownReferences:
-    """The city and topics that a release names, or the slugs of those that are unknown."""
-    city = city_by_slug(session, city_slug)
-    known = topics_by_slugs(session, topic_slugs)
+    """The city and topics that a release names, or the slugs of those that are unknown.
+    Old slugs of renamed or merged entries name the entry they went to (two slugs of one
+    topic name it once)."""
+    city = city_named(session, city_slug)
+    known = topics_named(session, topic_slugs)
     unknown_topics = tuple((index, slug) for index, slug in enumerate(topic_slugs) if slug not in known)
     if city is None or unknown_topics:
         return UnknownReferences(city=None if city is not None else city_slug, topics=unknown_topics)
-    return References(city=city, topics=[known[slug] for slug in topic_slugs])
+    topics = {known[slug].id: known[slug] for slug in topic_slugs}
+    return References(city=city, topics=list(topics.values()))
 
 
 def create_release(
@@ -255,6 +277,7 @@ def create_release(
         event="published",
         release_id=release.id,
         deliver_at=release.published_at,  # nobody hears of an embargoed release before its instant
+        hidden=not was_public(release, now),
     )
     session.flush()
     return release
@@ -266,6 +289,7 @@ def update_release(
     """Applies the fields of `update` that are not UNCHANGED; bumps `updated_at` and `revision`."""
     keys_before = keys.release_keys(release)
     was_visible = is_visible(release, now)
+    public_before = was_public(release, now)
     if update.title is not UNCHANGED:
         release.title = update.title
     if update.body_html is not UNCHANGED:
@@ -310,6 +334,7 @@ def update_release(
         release_id=release.id,
         # What readers saw changes now; a release nobody saw yet is delivered at its instant.
         deliver_at=now if was_visible else release.published_at,
+        hidden=not (public_before or was_public(release, now)),
     )
     session.flush()
     return release
@@ -319,18 +344,23 @@ def retract_release(session: Session, release: Release, now: datetime) -> Releas
     """Marks a release retracted. The row stays, for the record and for tombstones."""
     held = release.retracted_at is None
     was_visible = is_visible(release, now)
+    hidden = not was_public(release, now)
     release.retracted_at = now
     release.updated_at = max(now, release.updated_at)
     release.revision += 1
     touched = keys.release_keys(release)
+    if hidden:
+        # Nobody but journalists knew of it, and nobody is to: what waited for its instant goes.
+        outbox.withdraw(session, release.id, changes.micros(now))
     changes.bump(
         session,
         touched,
         now,
         counted=dict.fromkeys(touched, -1 if held else 0),
-        event="retracted",
+        event=None if hidden else "retracted",
         release_id=release.id,
         deliver_at=now if was_visible else release.published_at,
+        hidden=hidden,
     )
     session.flush()
     return release
@@ -349,7 +379,7 @@ def recently_retracted(session: Session, scope: Scope, since: datetime) -> list[
     if scope.city_id is not None:
         query = query.where(Release.city_id == scope.city_id)
     if scope.region_id is not None:
-        query = query.where(Release.region_id == scope.region_id)
+        query = query.where(region_tree.within(session, Release.region_id, scope.region_id))
     return list(session.scalars(query.order_by(Release.retracted_at.desc(), Release.id.desc()).limit(200)))
 
 

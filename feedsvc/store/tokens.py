@@ -1,28 +1,21 @@
-"""API tokens: created with a random secret, stored only as its SHA-256.
-
-The secret has 256 bits of entropy, so a plain (unsalted, fast) hash is enough:
-nobody can guess a secret whose hash they might have read.
-"""
+"""API tokens: created with a random secret, stored only as its SHA-256 (`secret_digest`)."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from feedsvc.models import City, Publisher, Token
+from feedsvc.store import catalog, desk_sessions
+from feedsvc.store.secret_digest import hash_secret
 
 ROLES = ("publisher", "admin", "journalist")
 SECRET_PREFIX = "fsv_"
-
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def create_token(
@@ -71,12 +64,20 @@ def tokens(session: Session) -> Sequence[Token]:
     return session.scalars(select(Token).order_by(Token.id)).all()
 
 
+def create_publisher_token(
+    session: Session, *, office_name: str, cities: Sequence[City], now: datetime, label: str = ""
+) -> tuple[Token, str]:
+    """A publisher token for the press office `office_name` (made, for `cities`, if it is new)."""
+    owner = catalog.publisher_named(session, office_name)
+    if owner is None:
+        owner = catalog.upsert_publisher(session, office_name, cities, now)
+    return create_token(session, role="publisher", now=now, publisher=owner, cities=cities, label=label)
+
+
 def revoke_token(token: Token, now: datetime) -> None:
+    """Revokes the token and ends every desk session signed in with it, in its session's transaction."""
     token.is_active = False
     token.revoked_at = now
-
-
-def may_write_city(token: Token, city: City) -> bool:
-    if token.role == "admin":
-        return True
-    return token.role == "publisher" and any(allowed.id == city.id for allowed in token.cities)
+    session = object_session(token)
+    if session is not None:
+        desk_sessions.end_sessions_of(session, token)

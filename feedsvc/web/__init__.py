@@ -8,8 +8,9 @@ from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import IntegerConverter
 
-from feedsvc.web import api, feeds, health, metrics, opml, pages
+from feedsvc.web import api, feeds, health, metrics, opml, pages, site
 from feedsvc.web.pages.errors import page_for
+from feedsvc.web.pages.redirects import former_slug_redirect
 
 
 class AsciiIntConverter(IntegerConverter):
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(opml.blueprint)
     api.init_app(app)
     pages.init_app(app)
+    site.init_app(app)
     health.init_app(app)
     app.register_error_handler(HTTPException, http_error)
     app.after_request(_nosniff)
@@ -45,4 +47,10 @@ def http_error(error: HTTPException) -> Response | HTTPException:
     if error.code is None or isinstance(error, SecurityError) or request_ctx.url_adapter is None:
         # No URL adapter (a host werkzeug could not read): no page of ours can be built.
         return error
-    return api.problem_for(error) if api.is_api_request() else page_for(error)
+    if api.is_api_request():
+        return api.problem_for(error)
+    if error.code == 404 and (moved := former_slug_redirect()) is not None:
+        # A slug a city, topic or region had before a rename or merge: looked up only now,
+        # when the URL found nothing, so that current URLs never pay for it.
+        return moved
+    return page_for(error)

@@ -6,7 +6,9 @@ to purge, each WebSub hub), how many changes it has not taken and how long the o
 of them has been due. Past `FEEDSVC_DELIVERY_LAG_ALERT` seconds it answers `degraded`
 with 503, so an alert fires when the worker is dead, stuck or a target keeps failing.
 `/healthz?only=database` leaves delivery out: for probes that take a server out of
-rotation (a cache's backend probe), which a hub that is down must not do.
+rotation (a cache's backend probe), which a hub that is down must not do. Where feed
+sources are pulled (`feedsvc feed-sources`), it also lists those whose pulls fail, which
+leaves the status `ok` (not with `only=database`).
 
 Feeds rendered before keep being served during an outage (`web.feeds`, `stale-if-error`);
 every other request that needs the database answers 503 with Retry-After. Nothing has
@@ -25,8 +27,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from feedsvc import db
-from feedsvc.store import outbox
-from feedsvc.store.changes import micros
+from feedsvc.store import feed_sources, outbox
+from feedsvc.store.changes import from_micros, micros
 from feedsvc.web.problems import PROBLEM_MEDIA_TYPE, problem
 
 blueprint = Blueprint("health", __name__)
@@ -55,6 +57,7 @@ def healthz() -> Response:
         with db.engine().connect() as connection:
             revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
         delivery = None if request.args.get("only") == "database" else delivery_status()
+        sources = None if request.args.get("only") == "database" else feed_source_status()
     except SQLAlchemyError as error:
         current_app.logger.warning("health check failed: %s", error)
         reason = db.outage_reason(error) if db.is_outage(error) else UNREACHABLE
@@ -65,6 +68,8 @@ def healthz() -> Response:
         body = {"status": "degraded" if degraded else "ok", "database": "ok", "schema": revision}
         if delivery is not None:
             body["delivery"] = delivery
+        if sources is not None:
+            body["feed_sources"] = sources
         response = Response(
             json.dumps(body), status=503 if degraded else 200, content_type="application/json"
         )
@@ -90,6 +95,32 @@ def delivery_status() -> dict[str, Any]:
     }
     worst = max((round(backlog.lag_seconds(now_us), 3) for backlog in backlogs), default=0.0)
     return {"lag_seconds": worst, "alert_after_seconds": config["DELIVERY_LAG_ALERT"], "targets": targets}
+
+
+def feed_source_status() -> dict[str, Any] | None:
+    """How the pulls of feed sources go (None while there are none): the failing ones, with
+    their last error. A failing source is another site's trouble, not this server's: it
+    is reported here for monitoring, but leaves the status `ok`."""
+    with Session(db.engine()) as session:
+        total = feed_sources.count(session)
+        if not total:
+            return None
+        failing = [
+            {
+                "id": source.id,
+                "url": source.url,
+                "city": source.city.slug,
+                "failures": source.failures,
+                "last_error": source.last_error,
+                "last_success": _instant(source.last_success_us),
+            }
+            for source in feed_sources.failing(session)
+        ]
+    return {"total": total, "failing": failing}
+
+
+def _instant(value_us: int) -> str | None:
+    return from_micros(value_us).isoformat() if value_us else None
 
 
 def _database_error(error: SQLAlchemyError) -> Response:

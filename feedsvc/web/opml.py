@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, request
 from lxml import etree
 
 from feedsvc import db, paths
+from feedsvc.config import site_identity
 from feedsvc.store import catalog, counts
 from feedsvc.store.changes import from_micros
 from feedsvc.store.keys import ALL_KEY, CATALOG_KEY
@@ -25,14 +26,13 @@ from feedsvc.web.problems import problem
 
 blueprint = Blueprint("opml", __name__)
 
-FEED_TITLE = "Pressemitteilungen – {}"
 MEDIA_TYPE = "text/x-opml; charset=utf-8"
 _MEMO = "feedsvc.opml"
 
 
 def _feed_outline(parent: etree._Element, base: str, name: str, page_path: str, fmt: str) -> None:
     # OPML 2.0 marks every subscription type="rss", whatever the feed's format.
-    title = FEED_TITLE.format(name)
+    title = site_identity(current_app).feed_title(name)
     etree.SubElement(
         parent,
         "outline",
@@ -54,8 +54,11 @@ def opml_document(fmt: str) -> bytes:
         topics_of.setdefault(city_id, set()).add(topic_id)
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
-    etree.SubElement(head, "title").text = "Pressemitteilungen der Städte und Gemeinden – alle Feeds"
-    etree.SubElement(head, "ownerName").text = "feedsvc"
+    site = site_identity(current_app)
+    etree.SubElement(head, "title").text = f"{site.name} – alle Feeds"
+    etree.SubElement(head, "ownerName").text = site.name
+    if site.contact.email:
+        etree.SubElement(head, "ownerEmail").text = site.contact.email
     body = etree.SubElement(root, "body")
     _feed_outline(body, base, "alle Städte", "", fmt)
     regions = etree.SubElement(body, "outline", text="Regionen und Städte", title="Regionen und Städte")
@@ -99,9 +102,9 @@ def _rendered(fmt: str) -> RenderedFeed:
         media_type=MEDIA_TYPE,
         tag=hashlib.blake2b(body, digest_size=12).hexdigest(),
         last_modified=from_micros(changed) if changed else datetime(2000, 1, 1, tzinfo=UTC),
-        next_lift_us=None,
     )
-    memo[(urls.base_url(), fmt)] = rendered
+    if urls.rendering_is_shareable():
+        memo[(urls.base_url(), fmt)] = rendered
     return rendered
 
 

@@ -9,10 +9,33 @@ from flask import current_app, request
 from feedsvc import paths
 from feedsvc.models import City, Release, Topic
 
+# Host names that only this machine can send: without a configured base URL (development),
+# renderings made for them may be kept and shared, since no other client's links change.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
 
 def base_url() -> str:
     configured: str | None = current_app.config["BASE_URL"]
     return configured if configured else request.host_url.rstrip("/")
+
+
+def is_shareable(configured_base_url: str | None, trusted_hosts: list[str] | None, host: str) -> bool:
+    """Whether a rendering made for a request to `host` may be kept and served to other requests.
+
+    With FEEDSVC_BASE_URL set, links never depend on the request: always. Without it
+    (development), links carry the request's own host, so a rendering is kept only for a
+    host that is not foreign: one of FEEDSVC_TRUSTED_HOSTS (Flask refuses every other
+    host when that is set) or a loopback name. A foreign `Host` gets links of its own,
+    which no other client ever sees from a cache."""
+    if configured_base_url or trusted_hosts:
+        return True
+    name = host.rpartition(":")[0] if host.rpartition(":")[2].isdigit() else host
+    return name.lower() in LOOPBACK_HOSTS
+
+
+def rendering_is_shareable() -> bool:
+    """`is_shareable` for the current request."""
+    return is_shareable(current_app.config["BASE_URL"], current_app.config.get("TRUSTED_HOSTS"), request.host)
 
 
 def absolute(path: str, params: dict[str, str] | None = None) -> str:

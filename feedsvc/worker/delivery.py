@@ -5,7 +5,8 @@ change itself. Its targets, in the order a change reaches them:
 
 1. `purge`: the caches in front (`FEEDSVC_CACHE_PURGE_URLS`, `worker.purge`), told
    the changed subject keys and, for a release's change, `release:<id>`; one request
-   per cache for a whole batch of changes;
+   per cache for a whole batch of changes (a cache that purges by path, nginx, is
+   then told every feed path of the changed subjects);
 2. `websub:<hub>`: each WebSub hub (`FEEDSVC_HUB_URLS`, `worker.websub`), told every
    feed URL of the changed subjects. A hub never passes the purge position, so a hub
    that fetches a feed at once never gets the copy a cache still held.
@@ -66,7 +67,8 @@ MAX_BATCHES = 20
 MAX_BACKOFF_US = 15 * 60 * 1_000_000
 # Waiting out an unreachable or locked database: from 50 ms, doubling, at most this long.
 MAX_OUTAGE_WAIT = 5.0
-Purge = Callable[[Sequence[str], Sequence[str]], None]
+# (cache URLs, subject keys, feed paths of those subjects): `worker.purge.purge`.
+Purge = Callable[[Sequence[str], Sequence[str], Sequence[str]], None]
 Clock = Callable[[], datetime]
 
 
@@ -266,12 +268,19 @@ def _prepare(
     """What a target is told of these entries, and how: read before any network I/O."""
     if name == outbox.PURGE_TARGET:
         keys = list(dict.fromkeys(key for entry in entries for key in entry.purge_keys))
-        return keys, lambda: channels.purge(settings.cache_urls, keys)
+        paths = feed_paths(session, [key for entry in entries for key in entry.keys])
+        return keys, lambda: channels.purge(settings.cache_urls, keys, paths)
     hub = name.removeprefix(outbox.WEBSUB_PREFIX)
     if not settings.base_url:
         raise ValueError("FEEDSVC_BASE_URL is not set: hubs must be told absolute feed URLs")
     urls = websub.feed_urls(session, [key for entry in entries for key in entry.keys], settings.base_url)
     return urls, lambda: websub.ping(hub, urls, channels.post)
+
+
+def feed_paths(session: Session, subject_keys: Sequence[str]) -> list[str]:
+    """The feeds of these subjects as paths, for the caches that purge by path (nginx):
+    exactly the feeds a hub hears of."""
+    return websub.feed_urls(session, subject_keys, "")
 
 
 def _prune(session: Session, names: Sequence[str]) -> None:

@@ -13,11 +13,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import product
 
 from sqlalchemy.orm import Session
 
 from feedsvc import paths
-from feedsvc.store import catalog, keys
+from feedsvc.models import City, Region, Topic
+from feedsvc.store import catalog, catalog_history, keys
 
 Post = Callable[[str, dict[str, str]], None]
 
@@ -39,15 +42,40 @@ def post_form(url: str, form: dict[str, str], timeout: float = 10.0) -> None:
 
 
 def feed_urls(session: Session, subject_keys: Sequence[str], base_url: str) -> list[str]:
-    """Every feed URL of these subjects; subjects whose city, topic or region is gone have none."""
+    """Every feed URL of these subjects, under the slugs their city, topic or region has
+    now and under every slug it had before a rename or merge: a subscriber of an old URL
+    still hears of each change (the hub fetching it is redirected). Subjects whose city,
+    topic or region is gone have none."""
     urls: list[str] = []
     for key in dict.fromkeys(subject_keys):
         if key == keys.CATALOG_KEY:
             continue
         subject = catalog.subject_rows(session, key)
-        if subject is not None:
-            urls.extend(f"{base_url}{path}" for path in paths.feed_paths(paths.subject_path(*subject)))
+        if subject is None:
+            continue
+        for page in _subject_paths(session, *subject):
+            urls.extend(f"{base_url}{path}" for path in paths.feed_paths(page))
     return urls
+
+
+@dataclass(frozen=True)
+class _Slug:
+    slug: str
+
+
+def _subject_paths(
+    session: Session, city: City | None, topic: Topic | None, region: Region | None
+) -> list[str]:
+    """The subject's page path, then the paths its entries' former slugs make."""
+
+    def spellings(kind: str, entry: City | Topic | Region | None) -> list[_Slug | None]:
+        if entry is None:
+            return [None]
+        former = catalog_history.former_names(session, kind, [entry.id]).get(entry.id, [])
+        return [_Slug(slug) for slug in dict.fromkeys([entry.slug, *former])]
+
+    combinations = product(spellings("city", city), spellings("topic", topic), spellings("region", region))
+    return list(dict.fromkeys(paths.subject_path(*each) for each in combinations))
 
 
 def ping(hub: str, urls: Sequence[str], post: Post) -> None:

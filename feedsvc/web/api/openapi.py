@@ -10,14 +10,70 @@ from flask import Blueprint, Response, json
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from feedsvc.publishing.catalog_changes import (
+    CHANGE_INPUT,
+    ENTRY_INPUT,
+    MergeInto,
+    PublisherMergeInto,
+)
 from feedsvc.publishing.input import ReleaseIn, ReleasePatch
-from feedsvc.web.api.representation import CityOut, Problem, RegionOut, ReleaseList, ReleaseOut, TopicOut
+from feedsvc.web.api.catalog import COLLECTIONS
+from feedsvc.web.api.representation import (
+    CityOut,
+    Problem,
+    PublisherOut,
+    RegionOut,
+    ReleaseList,
+    ReleaseOut,
+    TopicOut,
+)
 from feedsvc.web.problems import PROBLEM_MEDIA_TYPE
 
 blueprint = Blueprint("api_openapi", __name__, url_prefix="/api/v1")
 
-_INPUT_MODELS: tuple[type[BaseModel], ...] = (ReleaseIn, ReleasePatch)
-_OUTPUT_MODELS: tuple[type[BaseModel], ...] = (ReleaseOut, ReleaseList, CityOut, TopicOut, RegionOut, Problem)
+_INPUT_MODELS: tuple[type[BaseModel], ...] = (
+    ReleaseIn,
+    ReleasePatch,
+    *ENTRY_INPUT.values(),
+    *CHANGE_INPUT.values(),
+    MergeInto,
+    PublisherMergeInto,
+)
+_OUTPUT_MODELS: tuple[type[BaseModel], ...] = (
+    ReleaseOut,
+    ReleaseList,
+    CityOut,
+    TopicOut,
+    RegionOut,
+    PublisherOut,
+    Problem,
+)
+# What `publishing.input.Slug` accepts.
+_SLUG_SCHEMA = {"type": "string", "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$", "minLength": 1, "maxLength": 100}
+_KEY_EXAMPLES: dict[str, str | int] = {
+    "city": "rosenheim",
+    "region": "region-rosenheim",
+    "topic": "verkehr",
+    "publisher": 1,
+}
+# What each collection of the catalog answers with, and an example of a new entry.
+_CATALOG_OUT: dict[str, type[BaseModel]] = {
+    "city": CityOut,
+    "region": RegionOut,
+    "topic": TopicOut,
+    "publisher": PublisherOut,
+}
+_CATALOG_EXAMPLES: dict[str, dict[str, Any]] = {
+    "city": {
+        "slug": "stephanskirchen",
+        "name": "Stephanskirchen",
+        "region": "region-rosenheim",
+        "ags": "09187177",
+    },
+    "region": {"slug": "landkreis-ebersberg", "name": "Landkreis Ebersberg", "state": "Bayern"},
+    "topic": {"slug": "feuerwehr", "name": "Feuerwehr"},
+    "publisher": {"name": "Pressestelle der Gemeinde Stephanskirchen", "cities": ["rosenheim"]},
+}
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -162,10 +218,80 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
-        "/api/v1/cities": {"get": {"summary": "Cities", "responses": _ok("cities", _array(CityOut))}},
-        "/api/v1/topics": {"get": {"summary": "Topics", "responses": _ok("topics", _array(TopicOut))}},
-        "/api/v1/regions": {"get": {"summary": "Regions", "responses": _ok("regions", _array(RegionOut))}},
+        **_catalog_paths(),
     }
+
+
+def _catalog_paths() -> dict[str, Any]:
+    """Each collection of the catalog: anyone reads it; an admin token adds, changes,
+    renames, merges and retires (docs/api.md#the-catalog)."""
+    found: dict[str, Any] = {}
+    admin_errors = _problems(400, 401, 403, 404, 409, 413, 415, 422)
+    for collection, kind in COLLECTIONS.items():
+        out = _CATALOG_OUT[kind]
+        by_id = kind == "publisher"
+        key = {
+            "name": "key",
+            "in": "path",
+            "required": True,
+            "description": "the press office's id" if by_id else f"the {kind}'s slug",
+            "schema": {"type": "integer", "minimum": 1} if by_id else _SLUG_SCHEMA,
+            "example": _KEY_EXAMPLES[kind],
+        }
+        location = {**_LOCATION["Location"], "description": f"the new {kind} in the API"}
+        found[f"/api/v1/{collection}"] = {
+            "get": {
+                "summary": f"Every {kind} that is not retired",
+                "responses": _ok(collection, _array(out)),
+            },
+            "post": {
+                "summary": f"Add a {kind} (admin token)",
+                "security": _SECURED,
+                "requestBody": {
+                    "required": True,
+                    "content": _json_content(_ref(ENTRY_INPUT[kind]), _CATALOG_EXAMPLES[kind]),
+                },
+                "responses": {**_ok("added", _ref(out), 201, {"Location": location}), **admin_errors},
+            },
+        }
+        found[f"/api/v1/{collection}/{{key}}"] = {
+            "parameters": [key],
+            "get": {
+                "summary": f"One {kind}, retired ones too",
+                "description": "A slug it had before a rename or merge answers 404 naming its slug now.",
+                "responses": {**_ok(kind, _ref(out)), **_problems(404)},
+            },
+            "patch": {
+                "summary": f"Change or rename a {kind} (admin token): only the fields given change",
+                "description": "Its old slug (name) keeps naming it, and its feeds keep their ids.",
+                "security": _SECURED,
+                "requestBody": {"required": True, "content": _json_content(_ref(CHANGE_INPUT[kind]))},
+                "responses": {**_ok(f"the {kind} as it is now", _ref(out)), **admin_errors},
+            },
+        }
+        found[f"/api/v1/{collection}/{{key}}/merge"] = {
+            "parameters": [key],
+            "post": {
+                "summary": f"Merge the {kind} into another one (admin token)",
+                "description": "Its releases keep their entry ids; its URLs redirect to the other's.",
+                "security": _SECURED,
+                "requestBody": {
+                    "required": True,
+                    "content": _json_content(_ref(PublisherMergeInto if by_id else MergeInto)),
+                },
+                "responses": {**_ok(f"the {kind} it went into", _ref(out)), **admin_errors},
+            },
+        }
+        found[f"/api/v1/{collection}/{{key}}/retire"] = {
+            "parameters": [key],
+            "post": {
+                "summary": f"Retire the {kind} (admin token): no new releases, listed nowhere",
+                "description": "Its feeds and page stay, with its releases.",
+                "security": _SECURED,
+                "responses": {**_ok(f"the retired {kind}", _ref(out)), **_problems(401, 403, 404, 409)},
+            },
+        }
+    return found
 
 
 def _array(model: type[BaseModel]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from feedsvc import paths
-from feedsvc.models import City, Region, Release, Topic
+from feedsvc.models import City, Publisher, Region, Release, Topic
 from feedsvc.publishing.input import FieldError
 from feedsvc.web import urls
 
@@ -67,6 +67,8 @@ class CityOut(BaseModel):
     ags: str | None
     url: str
     feeds: dict[str, str]
+    # Since when it takes no new releases (docs/api.md#the-catalog); listings show none such.
+    retired_at: datetime | None = None
 
 
 class TopicOut(BaseModel):
@@ -74,15 +76,34 @@ class TopicOut(BaseModel):
     name: str
     url: str
     feeds: dict[str, str]
+    retired_at: datetime | None = None
 
 
 class RegionOut(BaseModel):
     slug: str
     name: str
     state: str
+    # Official regions (`feedsvc import-municipalities`): the key of the Land, Regierungsbezirk
+    # or Kreis (2, 3 or 5 digits), the level, and the regions above and right below; the feeds
+    # of a region hold those of every region below it. Null and empty for regions of one's own.
+    ags: str | None
+    level: str | None
+    parent: str | None
+    regions: list[str]
     cities: list[str]
     url: str
     feeds: dict[str, str]
+    retired_at: datetime | None = None
+
+
+class PublisherOut(BaseModel):
+    """A press office: the cities it publishes for by default."""
+
+    id: int
+    name: str
+    cities: list[str]
+    url: str
+    retired_at: datetime | None = None
 
 
 class Problem(BaseModel):
@@ -153,12 +174,19 @@ def city_out(city: City) -> CityOut:
         ags=city.ags,
         url=urls.absolute(path),
         feeds=_feeds(path),
+        retired_at=city.retired_at,
     )
 
 
 def topic_out(topic: Topic) -> TopicOut:
     path = paths.subject_path(topic=topic)
-    return TopicOut(slug=topic.slug, name=topic.name, url=urls.absolute(path), feeds=_feeds(path))
+    return TopicOut(
+        slug=topic.slug,
+        name=topic.name,
+        url=urls.absolute(path),
+        feeds=_feeds(path),
+        retired_at=topic.retired_at,
+    )
 
 
 def region_out(region: Region) -> RegionOut:
@@ -167,7 +195,22 @@ def region_out(region: Region) -> RegionOut:
         slug=region.slug,
         name=region.name,
         state=region.state,
+        ags=region.ags,
+        level=region.level,
+        parent=region.parent.slug if region.parent is not None else None,
+        regions=[each.slug for each in region.children if not each.is_retired],
         cities=[city.slug for city in region.cities],
         url=urls.absolute(path),
         feeds=_feeds(path),
+        retired_at=region.retired_at,
+    )
+
+
+def publisher_out(publisher: Publisher) -> PublisherOut:
+    return PublisherOut(
+        id=publisher.id,
+        name=publisher.name,
+        cities=[city.slug for city in publisher.cities],
+        url=urls.absolute(f"/api/v1/publishers/{publisher.id}"),
+        retired_at=publisher.retired_at,
     )

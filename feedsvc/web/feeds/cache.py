@@ -50,7 +50,6 @@ class RenderedFeed:
     media_type: str
     tag: str
     last_modified: datetime
-    next_lift_us: int | None
     links: tuple[tuple[str, str], ...] = ()
     # An RFC 5005 archive page: its releases are complete, so caches may keep it long.
     archive: bool = False
@@ -136,8 +135,12 @@ def feed_cache_key(base_url: str, path: str, query: str = "") -> str:
     return f"{base_url}{path}?{query}" if query else f"{base_url}{path}"
 
 
-def make_tag(cache_key: str, keys: Sequence[str], states: dict[str, FeedState]) -> str:
-    label = "|".join([RENDER_REVISION, cache_key, *(f"{key}={states[key].version}" for key in keys)])
+def make_tag(cache_key: str, keys: Sequence[str], states: dict[str, FeedState], identity: str = "") -> str:
+    """The ETag of a rendering: what it shows (its counters) and how (the render revision and
+    the site's identity fingerprint, which a restart with another name or logo changes)."""
+    label = "|".join(
+        [RENDER_REVISION, identity, cache_key, *(f"{key}={states[key].version}" for key in keys)]
+    )
     return hashlib.blake2b(label.encode("utf-8"), digest_size=12).hexdigest()
 
 

@@ -78,16 +78,44 @@ def not_modified(entry: RenderedFeed, environ: WSGIEnviron) -> bool:
     return since is not None and entry.last_modified.replace(microsecond=0) <= since
 
 
+def until_grid(now: datetime, grid: int) -> int:
+    """Whole seconds from `now` to the next point of the expiry grid (every `grid` seconds
+    since the epoch: with 60, each full minute), rounded down so as never to reach past it."""
+    grid_us = grid * 1_000_000
+    now_us = micros(now)
+    return ((now_us // grid_us + 1) * grid_us - now_us) // 1_000_000
+
+
+def longest_fresh(config: Mapping[str, Any], longest: int | None = None) -> int:
+    """The longest max-age a public answer ever gets: `longest` (a feed's FEEDSVC_FEED_MAX_AGE)
+    and never more than the expiry grid, whose points no freshness crosses."""
+    most: int = config["FEED_MAX_AGE"] if longest is None else longest
+    return min(most, int(config["FEED_EXPIRY_GRID"]))
+
+
+def fresh_for(now: datetime, config: Mapping[str, Any], longest: int | None = None) -> int:
+    """max-age of a public answer given at `now`: it ends at the next point of the expiry grid
+    (or sooner, after `longest`), the same for every feed and page whatever is scheduled.
+
+    It never depends on a pending embargo lift, which would tell anybody that something is
+    scheduled, and when. An embargo on a grid point (10:00:00) is exact for every client; one
+    between points is late by less than the grid for clients that keep copies (the caches in
+    front are purged at the lift or revalidate every second; docs/feeds.md#polling-http-caching)."""
+    return min(longest_fresh(config, longest), until_grid(now, int(config["FEED_EXPIRY_GRID"])))
+
+
 def lifetime(entry: RenderedFeed, now: datetime, config: Mapping[str, Any]) -> tuple[int, int, bool]:
-    """max-age and stale-while-revalidate of an answer now, and whether they were shortened
-    so that no cache in front holds an embargoed release back past its lift."""
-    max_age: int = config["FEED_ARCHIVE_MAX_AGE" if entry.archive else "FEED_MAX_AGE"]
-    stale_while_revalidate: int = config["FEED_STALE_WHILE_REVALIDATE"]
-    if entry.next_lift_us is not None and not entry.archive:
-        until_lift = max(0, (entry.next_lift_us - micros(now)) // 1_000_000)
-        if until_lift < max_age + stale_while_revalidate:
-            return min(max_age, until_lift), 0, True
-    return max_age, stale_while_revalidate, False
+    """max-age and stale-while-revalidate of an answer now, and whether the max-age is less
+    than its longest (counting down to the next grid point).
+
+    An archive page holds complete, older releases, which no lift changes: its long max-age
+    and stale-while-revalidate are kept. A feed's first page ends on the grid, without
+    stale-while-revalidate, which would let a cache serve the copy from before a grid point
+    (an embargo instant) after it."""
+    if entry.archive:
+        return config["FEED_ARCHIVE_MAX_AGE"], config["FEED_STALE_WHILE_REVALIDATE"], False
+    max_age = fresh_for(now, config)
+    return max_age, 0, max_age < longest_fresh(config)
 
 
 def cache_control(
@@ -115,9 +143,9 @@ def reply(
 
     A 304 carries the validators, Vary, Link and Cache-Control, and none of the
     representation's own headers (RFC 9110 §15.4.5). Except to a cache in front
-    (`wants_fresh`) while the max-age counts down to an embargo lift: nginx keeps a
-    copy's old headers when it revalidates, and with them a max-age that would
-    outlive the lift, so it gets the whole answer with the new max-age instead.
+    (`wants_fresh`) while the max-age counts down to the next grid point: nginx keeps
+    a copy's old headers when it revalidates, and with them a max-age that would
+    outlive that point, so it gets the whole answer with the new max-age instead.
     """
     encoding = encoding_for(environ.get("HTTP_ACCEPT_ENCODING", ""))
     control = ("Cache-Control", cache_control(entry, now, config, failing=failing))

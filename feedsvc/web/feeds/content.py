@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from feedsvc import paths
+from feedsvc.config import site_identity
 from feedsvc.formats.model import Category, Contact, Entry, Feed, Image, Link, Person, Tombstone
 from feedsvc.models import City, Region, Release, Topic
 from feedsvc.store import catalog
@@ -32,12 +34,16 @@ STYLESHEET_PATH = "/static/feed.xsl"
 
 @dataclass(frozen=True)
 class Subject:
-    """What a feed is about. `key` names it in caches and change tracking."""
+    """What a feed is about. `key` names it in caches and change tracking; `id_path` is
+    what its feed ids are made of, for good (`paths.subject_id_path`); `ended_at`: since
+    when its city, topic or region is retired and takes no new releases."""
 
     key: str
     title: str
     scope: Scope
     page_path: str
+    id_path: str = ""
+    ended_at: datetime | None = None
 
 
 def find_subject(
@@ -62,15 +68,33 @@ def subject_of(city: City | None = None, topic: Topic | None = None, region: Reg
         region_id=region.id if region else None,
     )
     key = scope_key(scope)
+    named = (None, None, region) if region is not None else (city, topic, None)
+    ends = [entry.retired_at for entry in named if entry is not None and entry.retired_at is not None]
+    id_path, ended_at = paths.subject_id_path(*named), min(ends) if ends else None
     if region is not None:
-        return Subject(key, region.name, scope, path)
-    if city is not None and topic is not None:
-        return Subject(key, f"{city.name}: {topic.name}", scope, path)
-    if city is not None:
-        return Subject(key, city.name, scope, path)
-    if topic is not None:
-        return Subject(key, f"Thema {topic.name}", scope, path)
-    return Subject(key, "alle Städte", scope, path)
+        title = region.name
+    elif city is not None and topic is not None:
+        title = f"{city.name}: {topic.name}"
+    elif city is not None:
+        title = city.name
+    elif topic is not None:
+        title = f"Thema {topic.name}"
+    else:
+        title = "alle Städte"
+    return Subject(key, title, scope, path, id_path, ended_at)
+
+
+def _subtitle(subject: Subject) -> str:
+    subtitle = f"Pressemitteilungen der Städte und Gemeinden: {subject.title}"
+    return f"{subtitle}. {ended_note(subject)}" if subject.ended_at is not None else subtitle
+
+
+def ended_note(subject: Subject) -> str:
+    """What the feeds and the page of a retired city, topic or region say of it, in German."""
+    if subject.ended_at is None:
+        return ""
+    day = subject.ended_at.astimezone(BERLIN)
+    return f"Eingestellt am {day:%d.%m.%Y}: hier erscheinen keine neuen Pressemitteilungen mehr."
 
 
 def entry_of(release: Release, embargo_now: datetime | None = None) -> Entry:
@@ -156,22 +180,25 @@ def feed_of(
     )
     stamps = [entry.updated for entry in entries] + [tombstone.when for tombstone in tombstones]
     alternate = urls.absolute(subject.page_path or "/")
+    site = site_identity(current_app)
     return Feed(
-        id=alternate,
-        title=f"Pressemitteilungen – {subject.title}",
-        subtitle=f"Pressemitteilungen der Städte und Gemeinden: {subject.title}",
+        # The page's URL when the feed was first served: a rename keeps the id.
+        id=urls.absolute(subject.id_path or "/"),
+        title=site.feed_title(subject.title),
+        subtitle=_subtitle(subject),
         self_url=self_url,
         alternate_url=alternate,
         language="de",
         updated=max(stamps).astimezone(BERLIN) if stamps else EMPTY_FEED_UPDATED,
-        author=Person(name="feedsvc"),
+        # The feed's author is the site: its name, and its contact address when there is one.
+        author=Person(name=site.name, email=site.contact.email),
         entries=entries,
         links=tuple(paging) + tuple(Link(rel="hub", href=hub) for hub in hubs),
         tombstones=tombstones,
         ttl_seconds=ttl_seconds,
         update_seconds=update_seconds,
         archive=archive,
-        icon=urls.absolute("/static/icon.png"),
-        logo=urls.absolute("/static/logo.png"),
+        icon=urls.asset_url(site.icon_path()),
+        logo=urls.asset_url(site.logo_path()),
         stylesheet_url=urls.absolute(STYLESHEET_PATH),
     )

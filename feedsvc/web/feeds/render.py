@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 
 from feedsvc import db, paths
+from feedsvc.config import site_identity
 from feedsvc.formats import FORMATS
 from feedsvc.formats.model import Feed
 from feedsvc.models import Release
@@ -28,6 +29,7 @@ from feedsvc.store.releases import (
 from feedsvc.store.scope import Cursor
 from feedsvc.web import metrics, urls
 from feedsvc.web.feeds.cache import RenderedFeed, make_tag, state_reader
+from feedsvc.web.feeds.conditional import longest_fresh
 from feedsvc.web.feeds.content import Subject, feed_of
 from feedsvc.web.feeds.query import FeedQuery, Neighbours, paging_links
 
@@ -92,23 +94,19 @@ def _walk(subject: Subject, query: FeedQuery, visible_until: datetime) -> tuple[
     return ids, Neighbours(older=older, newer=bool(above), newer_archive=newer_archive)
 
 
-def _polling(query: FeedQuery, state: FeedState, *, embargoed: bool) -> tuple[int | None, int | None]:
+def _polling(query: FeedQuery, *, embargoed: bool) -> tuple[int | None, int | None]:
     """`(ttl_seconds, update_seconds)`: RSS <ttl> and sy:* of a page.
 
-    <ttl> never promises longer than the Cache-Control this version of the page is served
-    with (`conditional.cache_control`): an archive's max-age, never shortened, or the
-    feed's, which is shortened as an embargo lift draws near. That happens within the life
-    of the same bytes, so while a lift is pending the feed carries no <ttl> at all (a
-    journalist feed, never cached, neither). sy:* says how often the feed is usually polled.
+    <ttl> never promises longer than the Cache-Control the page is served with
+    (`conditional.lifetime`). An archive's max-age is fixed: its <ttl> says it. A first
+    page's counts down to the next point of the expiry grid while the same bytes are
+    served, so it carries no <ttl> (nor does a journalist feed, never cached); nothing
+    pending changes that, so the bytes never tell of a scheduled embargo. sy:* says how
+    often a feed is usually polled: its longest max-age, at a grid point.
     """
     config = current_app.config
-    usual: int = config["FEED_MAX_AGE"]
-    if embargoed:
-        ttl = None
-    elif query.is_archive:
-        ttl = config["FEED_ARCHIVE_MAX_AGE"]
-    else:
-        ttl = usual if state.next_lift_us is None else None
+    usual = longest_fresh(config)
+    ttl = config["FEED_ARCHIVE_MAX_AGE"] if query.is_archive and not embargoed else None
     return ttl or None, usual or None
 
 
@@ -121,7 +119,7 @@ def build_feed(
     ids, beyond = _walk(subject, query, visible_until)
     page = releases_by_ids(db.session(), ids)
     path = paths.feed_path(subject.page_path, fmt)
-    ttl_seconds, update_seconds = _polling(query, state, embargoed=embargoed)
+    ttl_seconds, update_seconds = _polling(query, embargoed=embargoed)
     feed = feed_of(
         subject,
         fmt,
@@ -138,7 +136,7 @@ def build_feed(
     if query.search is None:
         return feed
     # A search is a feed of its own: its own id, and a title saying what it holds.
-    searched = urls.absolute(subject.page_path or "/", {"q": query.search.text})
+    searched = urls.absolute(subject.id_path or "/", {"q": query.search.text})
     return replace(feed, id=searched, title=f"{feed.title} – Suche: {query.search.text}")
 
 
@@ -159,11 +157,10 @@ def render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: da
         versions=tuple(states[key].version for key in subject_keys),
         body=body,
         media_type=FORMATS[fmt].media_type,
-        tag=make_tag(cache_key, subject_keys, states),
+        tag=make_tag(cache_key, subject_keys, states, site_identity(current_app).fingerprint),
         # A subject nothing was ever written to has no counter yet: the data's own date,
         # in UTC as HTTP dates must be.
         last_modified=from_micros(changed) if changed else feed.updated.astimezone(UTC),
-        next_lift_us=states[subject_keys[0]].next_lift_us,
         links=(*((hub, "hub") for hub in hubs), (feed.self_url, "self")),
         archive=query.is_archive,
     )

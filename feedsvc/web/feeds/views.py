@@ -19,7 +19,7 @@ from feedsvc import db
 from feedsvc.formats import FORMATS
 from feedsvc.store import changes
 from feedsvc.store.changes import from_micros
-from feedsvc.store.keys import scope_key
+from feedsvc.store.keys import journalist_key, scope_key
 from feedsvc.web import metrics, urls
 from feedsvc.web.auth import feed_reader_token
 from feedsvc.web.feeds.cache import RenderedFeed, feed_cache, feed_cache_key, is_current, state_reader
@@ -122,16 +122,15 @@ def _current(
     lift_due_embargoes(state_reader().states([key]), now)
     with feed_cache().single_flight(cache_key):
         again = feed_cache().get(cache_key)
-        if (
-            again is not None
-            and again is not cached
-            and is_current(again, state_reader().states(again.keys), now)
-        ):
+        # Another thread's render, or the entry we had: an embargo lift that showed nothing
+        # new (its release was moved or retracted) leaves it current, byte for byte.
+        if again is not None and is_current(again, state_reader().states(again.keys), now):
             metrics.instruments().cache_hit.inc()
             return again
         metrics.instruments().cache_miss.inc()
         entry = render(subject, fmt, query, cache_key, now)
-        feed_cache().put(cache_key, entry)
+        if urls.rendering_is_shareable():
+            feed_cache().put(cache_key, entry)
         return entry
 
 
@@ -146,9 +145,13 @@ def private_feed(fmt: str, query: FeedQuery, now: datetime, slugs: Slugs) -> Res
     if subject is None:
         abort(404)
     key = scope_key(subject.scope)
-    state = changes.states(db.session().connection(), [key])[key]
+    found = changes.states(db.session().connection(), [key, journalist_key(key)])
+    state = found[key]
     feed = build_feed(subject, fmt, query, now, state, embargoed=True)
     body = FORMATS[fmt].render(feed)
+    # What journalists see changes with every public change and with every write to a release
+    # still under embargo, which the public counter never hears of.
+    changed = max(state.changed_us, found[journalist_key(key)].changed_us)
     # Compressed like public feeds, and validated by its bytes: nobody else sees them.
     private = RenderedFeed(
         keys=(key,),
@@ -156,8 +159,7 @@ def private_feed(fmt: str, query: FeedQuery, now: datetime, slugs: Slugs) -> Res
         body=body,
         media_type=FORMATS[fmt].media_type,
         tag=hashlib.blake2b(body, digest_size=12).hexdigest(),
-        last_modified=from_micros(state.changed_us) if state.changed_us else feed.updated.astimezone(UTC),
-        next_lift_us=None,
+        last_modified=from_micros(changed) if changed else feed.updated.astimezone(UTC),
     )
     encoding = encoding_for(request.headers.get("Accept-Encoding", ""))
     response = Response(private.encoded(encoding), content_type=private.media_type)

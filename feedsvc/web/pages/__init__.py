@@ -1,5 +1,5 @@
 """HTML pages: overviews and search, release pages, the feed directory, sitemaps and
-robots.txt, the publish form, and feeds as a browser shows them.
+robots.txt, the legal pages, the publish form, and feeds as a browser shows them.
 
 Server-rendered Jinja that works without JavaScript; `init_app` registers the
 blueprints, the template helpers and the security headers. The German error
@@ -13,8 +13,13 @@ from flask import Flask
 
 from feedsvc import paths
 from feedsvc.web.pages import (
+    desk_account,
+    desk_admin,
+    desk_sign_in,
     directory,
     formatting,
+    legal,
+    official_keys,
     overview,
     publish,
     redirects,
@@ -23,7 +28,6 @@ from feedsvc.web.pages import (
     security,
     sitemaps,
 )
-from feedsvc.web.pages.head import SITE_NAME
 from feedsvc.web.pages.publish_session import PublishOnlySessions
 
 
@@ -34,6 +38,10 @@ def init_app(app: Flask) -> None:
         directory.blueprint,
         sitemaps.blueprint,
         publish.blueprint,
+        desk_sign_in.blueprint,
+        desk_account.blueprint,
+        desk_admin.blueprint,
+        official_keys.blueprint,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -41,10 +49,10 @@ def init_app(app: Flask) -> None:
         subject_path=paths.subject_path,
         feed_path=paths.feed_path,
         release_path=paths.release_path,
-        site_name=SITE_NAME,
         default_search_box=search.DEFAULT_BOX,
     )
     app.session_interface = PublishOnlySessions()
+    legal.init_app(app)
     formatting.init_app(app)
     security.init_app(app)
     redirects.init_app(app)

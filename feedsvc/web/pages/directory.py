@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, current_app, render_template
 
 from feedsvc import db
+from feedsvc.legal import LegalPage
 from feedsvc.store import catalog
 from feedsvc.store.keys import CATALOG_KEY
 from feedsvc.web import urls
 from feedsvc.web.feeds.cache import state_reader
 from feedsvc.web.feeds.content import Subject, subject_of
 from feedsvc.web.pages.head import FeedLink, Head, feed_links
+from feedsvc.web.pages.legal import present_pages
 from feedsvc.web.pages.responses import public_html
 
 blueprint = Blueprint("feed_directory", __name__)
@@ -48,11 +50,13 @@ def _row(label: str, subject: Subject, note: str = "") -> FeedRow:
 @blueprint.get("/feeds")
 def feed_directory() -> Response:
     catalog_version = state_reader().states([CATALOG_KEY])[CATALOG_KEY].version
-    stamp = (catalog_version, urls.base_url())
-    kept: tuple[tuple[int, str], str] | None = current_app.extensions.get(_KEPT)
+    # The footer links the legal pages there are: one added or removed renders it again.
+    stamp = (catalog_version, urls.base_url(), present_pages())
+    kept: tuple[tuple[int, str, tuple[LegalPage, ...]], str] | None = current_app.extensions.get(_KEPT)
     if kept is None or kept[0] != stamp:
         kept = (stamp, _render())
-        current_app.extensions[_KEPT] = kept
+        if urls.rendering_is_shareable():
+            current_app.extensions[_KEPT] = kept
     return public_html(kept[1])
 
 

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from feedsvc.web import urls
 from feedsvc.web.pages.head import Head
-from feedsvc.web.pages.responses import PUBLIC_MAX_AGE, private_page, public_page
+from feedsvc.web.pages.responses import private_page, public_page
 
 MESSAGES: dict[int, tuple[str, str]] = {
     400: ("Ungültige Anfrage", "Die Adresse oder das Formular enthält Angaben, die wir nicht verstehen."),
@@ -32,13 +32,14 @@ def error_response(
     status: int,
     *,
     private: bool = False,
-    max_age: int = PUBLIC_MAX_AGE,
+    max_age: int | None = None,
     back: tuple[str, str] | None = None,
     message: str | None = None,
     subjects: Iterable[str] = (),
 ) -> Response:
     """The German error page for `status`; `back` is a (label, path) link to go on from;
-    `subjects`: the keys whose change may end the error (a release's, say)."""
+    `subjects`: the keys whose change may end the error (a release's, say). Cached like a
+    page (`responses.page_max_age`) unless `max_age` says otherwise."""
     title, default_message = MESSAGES.get(status, FALLBACK)
     message = message or default_message
     head = Head(title=title, description=message, canonical=urls.absolute(request.path), noindex=True)
@@ -51,7 +52,7 @@ def error_response(
 def page_for(error: HTTPException) -> Response:
     """An HTTP error outside the API (routing misses, wrong methods, huge forms) as a German page."""
     assert error.code is not None
-    response = error_response(error.code, max_age=PUBLIC_MAX_AGE if error.code in (404, 405, 410) else 0)
+    response = error_response(error.code, max_age=None if error.code in (404, 405, 410) else 0)
     if error.code == 405 and (allowed := getattr(error, "valid_methods", None)):
         response.headers["Allow"] = ", ".join(allowed)
     return response

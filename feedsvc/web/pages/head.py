@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
+
 from feedsvc import paths
+from feedsvc.config import site_identity
 from feedsvc.formats import FORMATS
 from feedsvc.web import urls
-
-SITE_NAME = "Kommunale Pressemitteilungen"
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def feed_links(page_path: str, subject_title: str) -> tuple[FeedLink, ...]:
             # Without parameters, as autodiscovery (and readers) expect them.
             media_type=fmt.bare_media_type,
             href=urls.absolute(paths.feed_path(page_path, fmt.name)),
-            title=f"{fmt.label}: Pressemitteilungen – {subject_title}",
+            title=f"{fmt.label}: {site_identity(current_app).feed_title(subject_title)}",
         )
         for fmt in FORMATS.values()
     )

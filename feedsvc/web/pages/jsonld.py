@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flask import current_app
 from markupsafe import Markup
 
+from feedsvc.config import site_identity
 from feedsvc.models import Release
 from feedsvc.web import urls
 from feedsvc.web.pages.formatting import iso_datetime
@@ -36,6 +38,8 @@ def news_article(release: Release, page_url: str, city_url: str) -> dict[str, An
         "publisher": publisher,
         "contentLocation": {"@type": "City", "name": release.city.name, "url": city_url},
         "articleSection": [topic.name for topic in release.topics],
+        # The press office publishes the release; the site is where it appears.
+        "isPartOf": {"@type": "WebSite", "name": site_identity(current_app).name, "url": urls.absolute("/")},
     }
     if release.images:
         article["image"] = [

@@ -6,19 +6,19 @@ overview searches what it shows (`pages.search`).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
 
 from feedsvc import db
-from feedsvc.store.changes import next_embargo
+from feedsvc.config import site_identity
 from feedsvc.store.keys import ALL_KEY
 from feedsvc.store.releases import newest_visible
 from feedsvc.store.scope import Cursor, decode_cursor, encode_cursor
 from feedsvc.store.search import SearchError, parse_search
 from feedsvc.web import urls
 from feedsvc.web.pages import counts, search
-from feedsvc.web.pages.head import SITE_NAME, Head
+from feedsvc.web.pages.head import Head
 from feedsvc.web.pages.overview_content import Overview, find_overview
-from feedsvc.web.pages.responses import max_age_until, now, public_page
+from feedsvc.web.pages.responses import now, public_page
 
 blueprint = Blueprint("pages", __name__)
 
@@ -57,7 +57,6 @@ def _overview_page(found: Overview, after: Cursor | None) -> Response:
         older = f"{found.path}?after={encode_cursor(cursor)}"
     return public_page(
         "pages/home.html" if found.subject.key == ALL_KEY else "pages/overview.html",
-        max_age=max_age_until(next_embargo(session, scope, moment)),
         subjects=[found.subject.key],
         head=_head(found, after),
         overview=found,
@@ -72,7 +71,7 @@ def _overview_page(found: Overview, after: Cursor | None) -> Response:
 def _head(found: Overview, after: Cursor | None) -> Head:
     params = {"after": encode_cursor(after)} if after is not None else None
     return Head(
-        title=SITE_NAME if found.subject.key == ALL_KEY else found.heading,
+        title=site_identity(current_app).name if found.subject.key == ALL_KEY else found.heading,
         description=found.intro,
         canonical=urls.absolute(found.path, params),
         alternates=found.subscriptions[0].feeds,

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from feedsvc import paths
 from feedsvc.models import City, Region, Topic
-from feedsvc.store import catalog
-from feedsvc.web.feeds.content import Subject, subject_of
+from feedsvc.store import catalog, region_tree
+from feedsvc.store.region_tree import Level
+from feedsvc.store.scope import Scope
+from feedsvc.web.feeds.content import Subject, ended_note, subject_of
 from feedsvc.web.pages import counts as counts_memo
 from feedsvc.web.pages.head import FeedLink, feed_links
 
@@ -38,11 +40,39 @@ class RegionGroup:
     cities: list[tuple[City, int]]
 
 
+@dataclass(frozen=True)
+class OfficialKey:
+    """The official key of a city or region, shown on its page with the feed that key leads to."""
+
+    label: str
+    key: str
+
+    @property
+    def feed_path(self) -> str:
+        return paths.feed_path(paths.official_key_path(self.key), paths.FEED_FORMATS[0])
+
+
+# What the key of each official level is called (a city's: Amtlicher Gemeindeschlüssel), and
+# what the regions of a level are called together.
+KEY_LABELS: dict[str, str] = {
+    Level.LAND: "Landesschlüssel",
+    Level.REGIERUNGSBEZIRK: "Schlüssel des Regierungsbezirks",
+    Level.KREIS: "Kreisschlüssel",
+}
+CITY_KEY_LABEL = "Amtlicher Gemeindeschlüssel"
+LEVEL_PLURALS: dict[str, str] = {
+    Level.LAND: "Länder",
+    Level.REGIERUNGSBEZIRK: "Regierungsbezirke",
+    Level.KREIS: "Landkreise und kreisfreie Städte",
+}
+
+
 @dataclass
 class Overview:
     subject: Subject
     heading: str
     intro: str
+    official_key: OfficialKey | None = None
     breadcrumbs: list[tuple[str, str]] = field(default_factory=list)
     chips_heading: str = ""
     chips: list[Chip] = field(default_factory=list)
@@ -54,6 +84,11 @@ class Overview:
     @property
     def path(self) -> str:
         return self.subject.page_path or "/"
+
+    @property
+    def ended(self) -> str:
+        """What the page of a retired city, topic or region says of it ("" for others)."""
+        return ended_note(self.subject)
 
 
 def subscription(label: str, subject: Subject) -> Subscription:
@@ -84,6 +119,7 @@ def home_overview(session: Session, now: datetime) -> Overview:
     groups = [
         RegionGroup(region, [(city, counts.get(city.id, 0)) for city in region.cities])
         for region in catalog.regions(session)
+        if region.cities  # a Land or Regierungsbezirk holds Kreise, not cities
     ]
     chips = [
         Chip(topic.name, paths.subject_path(topic=topic), count)
@@ -118,12 +154,13 @@ def city_overview(session: Session, now: datetime, city: City, topic: Topic | No
     subscriptions += [
         subscription(f"{city.name}: {each.name}", subject_of(city=city, topic=each)) for each, _ in counts
     ]
-    crumbs = [("Start", "/"), (city.region.name, paths.subject_path(region=city.region))]
+    crumbs = [("Start", "/"), *_region_crumbs(session, city.region, itself=True)]
     if topic is None:
         return Overview(
             subject=subject,
             heading=f"Übersicht: {city.name}",
             intro=f"Pressemitteilungen aus {city.name}, {city.region.name}, neueste zuerst.",
+            official_key=OfficialKey(CITY_KEY_LABEL, city.ags) if city.ags else None,
             breadcrumbs=crumbs,
             chips_heading=f"Themen in {city.name}",
             chips=chips,
@@ -163,16 +200,43 @@ def topic_overview(session: Session, now: datetime, topic: Topic) -> Overview:
 def region_overview(session: Session, now: datetime, region: Region) -> Overview:
     subject = subject_of(region=region)
     counts = counts_memo.city_counts(session, now)
-    chips = [Chip(city.name, paths.subject_path(city=city), counts.get(city.id, 0)) for city in region.cities]
+    # An official region shows the regions right below it (a Land its Regierungsbezirke, …),
+    # each with what it holds; a Kreis, like every region of one's own, its cities.
+    below = [each for each in region.children if not each.is_retired]
+    chips = [
+        Chip(
+            each.name,
+            paths.subject_path(region=each),
+            counts_memo.total(session, Scope(region_id=each.id), now),
+        )
+        for each in below
+    ]
+    chips += [
+        Chip(city.name, paths.subject_path(city=city), counts.get(city.id, 0)) for city in region.cities
+    ]
     subscriptions = [subscription(f"Alle Meldungen: {region.name}", subject)]
+    subscriptions += [subscription(each.name, subject_of(region=each)) for each in below]
     subscriptions += [subscription(city.name, subject_of(city=city)) for city in region.cities]
+    key_label = KEY_LABELS.get(region.level or "")
+    heading = "Städte und Gemeinden"
+    if below:
+        heading = (
+            LEVEL_PLURALS.get(below[0].level or "", "Gebiete") if not region.cities else "Gebiete und Städte"
+        )
     return Overview(
         subject=subject,
         heading=region.name,
         intro=f"{region.name}: Pressemitteilungen aller Städte und Gemeinden, neueste zuerst.",
-        breadcrumbs=[("Start", "/")],
-        chips_heading="Städte und Gemeinden",
+        official_key=OfficialKey(key_label, region.ags) if key_label and region.ags else None,
+        breadcrumbs=[("Start", "/"), *_region_crumbs(session, region, itself=False)],
+        chips_heading=heading,
         chips=chips,
         subscriptions=subscriptions,
-        subscriptions_more="Einzelne Städte abonnieren",
+        subscriptions_more="Einzeln abonnieren" if below else "Einzelne Städte abonnieren",
     )
+
+
+def _region_crumbs(session: Session, region: Region, *, itself: bool) -> list[tuple[str, str]]:
+    """Breadcrumbs down to a region: the Land, the Regierungsbezirk, … (and the region)."""
+    chain = [*region_tree.regions_above(session, region.id), *([region] if itself else [])]
+    return [(each.name, paths.subject_path(region=each)) for each in chain]

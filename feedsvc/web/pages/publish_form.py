@@ -263,6 +263,18 @@ _TEMPLATES = (
     (re.compile(r"^List should have at most (\d+) items?"), "Höchstens {0} Einträge."),
     (re.compile(r"^unknown city '(.*)'$"), "Unbekannte Stadt „{0}“."),
     (re.compile(r"^unknown topic '(.*)'$"), "Unbekanntes Thema „{0}“."),
+    (
+        re.compile(r"^the city '(.*)' is retired: it takes no new releases$"),
+        "Für „{0}“ erscheinen keine neuen Pressemitteilungen mehr.",
+    ),
+    (
+        re.compile(r"^the topic '(.*)' is retired: it takes no new releases$"),
+        "Das Thema „{0}“ wird nicht mehr fortgeführt.",
+    ),
+    (
+        re.compile(r"^the press office '(.*)' is retired: it takes no new releases$"),
+        "Die Pressestelle „{0}“ veröffentlicht hier nicht mehr.",
+    ),
     (re.compile(r"^Input should be a valid datetime"), "Bitte Datum und Uhrzeit angeben."),
 )
 

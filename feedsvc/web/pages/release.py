@@ -1,7 +1,10 @@
 """The page of one release: `/releases/<id>-<slug>`, the only URL it is shown at.
 
 `/releases/<id>` and outdated slugs (the title changed) redirect there for good.
-An embargoed release does not exist until its instant; a retracted one is gone (410).
+A release nobody could see yet (under embargo, or retracted before its instant)
+does not exist: its id is answered byte for byte as an id that never existed, so
+the answer tells nobody that something is scheduled. A release retracted after it
+was public is gone (410).
 """
 
 from __future__ import annotations
@@ -12,14 +15,14 @@ from feedsvc import db, paths
 from feedsvc.models import Release
 from feedsvc.store.browse import related_visible
 from feedsvc.store.keys import ALL_KEY, release_key, scope_key
-from feedsvc.store.releases import release_by_id
+from feedsvc.store.releases import release_by_id, was_public
 from feedsvc.store.scope import Scope
 from feedsvc.web import urls
 from feedsvc.web.feeds.cache import SURROGATE_KEY_HEADER, surrogate_keys
 from feedsvc.web.pages.errors import error_response
 from feedsvc.web.pages.head import Head, feed_links
 from feedsvc.web.pages.jsonld import news_article, script_json
-from feedsvc.web.pages.responses import PUBLIC_MAX_AGE, max_age_until, now, public_page
+from feedsvc.web.pages.responses import PUBLIC_MAX_AGE, now, public_page
 
 blueprint = Blueprint("release_pages", __name__)
 
@@ -39,14 +42,12 @@ def _release_id(ident: str) -> int | None:
 def release_page(ident: str) -> Response:
     release_id = _release_id(ident)
     release = release_by_id(db.session(), release_id) if release_id is not None else None
-    if release is None:
-        # A release published later may get this id: publishing changes "all".
+    if release is None or not was_public(release, now()):
+        # A release published later may get this id: publishing (at its embargo instant)
+        # purges "all" and the release's key, and the 404 ends on the expiry grid.
         unknown = [ALL_KEY, release_key(release_id)] if release_id is not None else [ALL_KEY]
         return error_response(404, subjects=unknown)
     subjects = page_subjects(release)
-    if release.published_at > now():
-        # Caches must not keep the 404 past the embargo's end.
-        return error_response(404, max_age=max_age_until(release.published_at), subjects=subjects)
     if release.retracted_at is not None:
         city = release.city
         back = (f"Zurück zur Übersicht: {city.name}", paths.subject_path(city=city))

@@ -11,19 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from flask import Response
+from flask import Response, current_app
 
 from feedsvc import db, paths
+from feedsvc.config import site_identity
 from feedsvc.formats import FORMATS
-from feedsvc.store.changes import next_embargo
 from feedsvc.store.keys import ALL_KEY
-from feedsvc.store.releases import newest_visible, newest_visible_ids
+from feedsvc.store.releases import newest_visible_ids, releases_by_ids
 from feedsvc.store.scope import Cursor, encode_cursor
 from feedsvc.store.search import MAX_QUERY_LENGTH, MAX_WORDS, Search, SearchError
 from feedsvc.web import urls
 from feedsvc.web.pages.head import FeedLink, Head
 from feedsvc.web.pages.overview_content import Overview
-from feedsvc.web.pages.responses import max_age_until, now, public_page
+from feedsvc.web.pages.responses import now, public_page
 
 PAGE_SIZE = 20
 # Hits are counted up to this many; beyond, the page says "mehr als 1.000 Treffer".
@@ -87,13 +87,14 @@ def search_path(path: str, text: str, after: Cursor | None = None) -> str:
 
 def search_feeds(found: Overview, text: str) -> tuple[FeedLink, ...]:
     """The feeds of the same search (`/feed.atom?q=…`), titled as those feeds title themselves."""
+    feed_title = site_identity(current_app).feed_title(found.subject.title)
     return tuple(
         FeedLink(
             fmt=fmt.name,
             label=fmt.label,
             media_type=fmt.bare_media_type,
             href=urls.absolute(paths.feed_path(found.subject.page_path, fmt.name), {"q": text}),
-            title=f"{fmt.label}: Pressemitteilungen – {found.subject.title} – Suche: {text}",
+            title=f"{fmt.label}: {feed_title} – Suche: {text}",
         )
         for fmt in FORMATS.values()
     )
@@ -102,13 +103,19 @@ def search_feeds(found: Overview, text: str) -> tuple[FeedLink, ...]:
 def results(found: Overview, search: Search, after: Cursor | None) -> Response:
     """A page of the releases matching `search`, newest first."""
     session, moment, scope = db.session(), now(), found.subject.scope
-    rows = newest_visible(session, scope, moment, PAGE_SIZE + 1, after, search=search)
+    # Counted up to a bound: counting every hit of a common word would read the whole index.
+    # On the first page the same walk also gives the page (a common word costs one walk, not two).
+    counted_ids = newest_visible_ids(session, scope, moment, MAX_COUNTED + 1, search=search)
+    if after is None:
+        page_ids = counted_ids[: PAGE_SIZE + 1]
+    else:
+        page_ids = newest_visible_ids(session, scope, moment, PAGE_SIZE + 1, after, search=search)
+    rows = releases_by_ids(session, page_ids)
     releases = rows[:PAGE_SIZE]
     older = None
     if len(rows) > PAGE_SIZE:
         older = search_path(found.path, search.text, Cursor(releases[-1].published_at, releases[-1].id))
-    # Bounded: counting every hit of a common word would read the whole index.
-    counted = len(newest_visible_ids(session, scope, moment, MAX_COUNTED + 1, search=search))
+    counted = len(counted_ids)
     feeds = search_feeds(found, search.text)
     params = {"q": search.text} | ({"after": encode_cursor(after)} if after is not None else {})
     head = Head(
@@ -121,7 +128,6 @@ def results(found: Overview, search: Search, after: Cursor | None) -> Response:
     )
     return public_page(
         "pages/search.html",
-        max_age=max_age_until(next_embargo(session, scope, moment)),
         subjects=[found.subject.key],
         head=head,
         overview=found,

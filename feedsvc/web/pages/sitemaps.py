@@ -5,12 +5,14 @@
 pages. Past `MAX_URLS` (50,000, the protocol's limit) it is a sitemap index instead,
 of `/sitemap-pages.xml` (the overviews) and `/sitemap-releases-<n>.xml`, each the
 releases of one range of `RELEASES_PER_PART` ids: a child is one range of the primary
-key, whatever the size of the archive. A child's ETag comes from three numbers about
-its range (`store.browse.range_state`), so a crawler holding it gets its 304 without
-the child being rendered.
+key, whatever the size of the archive. A child's ETag comes from two numbers about
+the visible releases of its range (`store.browse.range_state`), so a crawler holding it
+gets its 304 without the child being rendered.
 
-Embargoed and retracted releases never appear. Sitemaps are cached like feeds, for
-`FEEDSVC_FEED_MAX_AGE`, and never past the next embargo lift of what they list.
+Embargoed and retracted releases never appear, and nothing written to a release under
+embargo changes a sitemap, its ETag or its Cache-Control before the instant. Sitemaps
+are cached like feeds, for `FEEDSVC_FEED_MAX_AGE` at most, until the next point of the
+expiry grid (`FEEDSVC_FEED_EXPIRY_GRID`).
 """
 
 from __future__ import annotations
@@ -23,16 +25,16 @@ from xml.sax.saxutils import escape
 from flask import Blueprint, Response, abort, current_app
 
 from feedsvc import db, paths
+from feedsvc.config import site_identity
 from feedsvc.store import browse, catalog
 from feedsvc.store.browse import ListedRelease
-from feedsvc.store.changes import from_micros, next_embargo
+from feedsvc.store.changes import from_micros
 from feedsvc.store.keys import ALL_KEY, CATALOG_KEY, scope_key
 from feedsvc.store.scope import Scope
 from feedsvc.web import urls
 from feedsvc.web.feeds.cache import state_reader
 from feedsvc.web.pages import counts
-from feedsvc.web.pages.head import SITE_NAME
-from feedsvc.web.pages.responses import max_age_until, now, public_document
+from feedsvc.web.pages.responses import now, page_max_age, public_document
 
 blueprint = Blueprint("sitemaps", __name__)
 
@@ -115,14 +117,13 @@ def sitemap() -> Response:
     """Every public page; past `MAX_URLS`, the index of the child sitemaps."""
     session, moment = db.session(), now()
     pages = overview_entries()
-    last_id = browse.last_release_id(session)
+    last_id = browse.last_release_id(session, moment)
     if _is_index(len(pages)):
         parts = last_id // RELEASES_PER_PART + 1
         return public_document(
             lambda: _index(parts),
             mimetype=XML,
             etag=_tag("index", parts),
-            max_age=max_age_until(next_embargo(session, Scope(), moment), _longest()),
             longest=_longest(),
             subjects=[ALL_KEY],
         )
@@ -131,7 +132,6 @@ def sitemap() -> Response:
         lambda: _urlset([*pages, *_release_entries(browse.listed_releases(session, moment, 0, last_id + 1))]),
         mimetype=XML,
         etag=_tag("all", pages, last_id, state),
-        max_age=max_age_until(state.next_lift, _longest()),
         longest=_longest(),
         subjects=[ALL_KEY],
     )
@@ -151,7 +151,6 @@ def pages_sitemap() -> Response:
         lambda: _urlset(pages),
         mimetype=XML,
         etag=_tag("pages", pages),
-        max_age=_longest(),
         longest=_longest(),
         subjects=[ALL_KEY],
     )
@@ -161,7 +160,7 @@ def pages_sitemap() -> Response:
 def releases_sitemap(part: int) -> Response:
     """The release pages with ids from part × `RELEASES_PER_PART` on, a child of the index."""
     session, moment = db.session(), now()
-    if part > browse.last_release_id(session) // RELEASES_PER_PART:
+    if part > browse.last_release_id(session, moment) // RELEASES_PER_PART:
         abort(404)
     first = part * RELEASES_PER_PART
     end = first + RELEASES_PER_PART
@@ -170,7 +169,6 @@ def releases_sitemap(part: int) -> Response:
         lambda: _urlset(_release_entries(browse.listed_releases(session, moment, first, end))),
         mimetype=XML,
         etag=_tag("releases", part, state),
-        max_age=max_age_until(state.next_lift, _longest()),
         longest=_longest(),
         subjects=[ALL_KEY],
     )
@@ -181,22 +179,20 @@ def news_sitemap() -> Response:
     """Releases of the last two days, as Google News wants them."""
     session, moment = db.session(), now()
     releases = browse.newest_listed(session, moment, moment - NEWS_WINDOW, NEWS_MAX_URLS)
-    # The sitemap changes when a release is published (an embargo lifts) or leaves the window.
-    until = next_embargo(session, Scope(), moment)
-    if releases:
-        leaves = releases[-1].published_at + NEWS_WINDOW
-        until = leaves if until is None else min(until, leaves)
+    # The sitemap changes when a release is published (on the grid, as every page) or when
+    # the oldest leaves the window, which is public.
+    leaves = releases[-1].published_at + NEWS_WINDOW if releases else None
     return public_document(
         lambda: _news(releases),
         mimetype=XML,
-        max_age=max_age_until(until, _longest()),
+        max_age=page_max_age(_longest(), until=leaves),
         longest=_longest(),
         subjects=[ALL_KEY],
     )
 
 
 def _news(releases: Sequence[ListedRelease]) -> str:
-    name = escape(SITE_NAME)
+    name = escape(site_identity(current_app).name)
 
     def entry(release: ListedRelease) -> str:
         language = release.language.split("-")[0].lower() or "de"
