@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
@@ -24,6 +25,7 @@ from sqlalchemy import text
 from feedsvc import create_app, db
 from feedsvc.migrations.runner import current_revision, head_revision, upgrade
 from feedsvc.models import Base
+from feedsvc.store import accounts
 from tests.databases import Databases, PostgresDatabases, SqliteDatabases
 
 # Fixtures of the API tests (api, token) and of the race tests live beside their helpers.
@@ -31,6 +33,10 @@ pytest_plugins = ["tests.api_support", "tests.races", "tests.log_guard"]
 
 POSTGRES_URL = os.environ.get("FEEDSVC_TEST_DATABASE_URL", "")
 BASE_URL = "http://feeds.example.test"
+
+# Password hashes made in tests use argon2's cheapest parameters: the real ones cost about
+# 50 ms of CPU each, by design, and the desk's tests make thousands.
+accounts.hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
@@ -45,6 +51,23 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+# The fixtures through which a test reaches the database under test.
+DATABASE_FIXTURES = frozenset({"databases", "database_url", "empty_database_url"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On PostgreSQL, tests that never reach the database under test (parsers, writers,
+    settings, the layers) are skipped: they would only repeat what the SQLite run showed.
+    Those marked `every_backend` (the escaping property test) run on every backend anyway."""
+    if not POSTGRES_URL:
+        return
+    repeat = pytest.mark.skip(reason="uses no database: the SQLite run covers it")
+    for item in items:
+        reaches_database = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if not reaches_database and item.get_closest_marker("every_backend") is None:
+            item.add_marker(repeat)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import feedparser
+import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -22,6 +23,9 @@ from feedsvc.formats import render_atom, render_json, render_rss
 from feedsvc.formats.model import Entry, Feed, Image, Person
 from feedsvc.text import strip_xml_forbidden
 from tests.feed_text import html_reading, shown_summary, shown_text
+
+# Every CI run checks the property, on each backend's run.
+pytestmark = pytest.mark.every_backend
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MEDIA = "{http://search.yahoo.com/mrss/}"

@@ -1,6 +1,7 @@
 """Changing the catalog: adding, renaming, changing, merging and retiring regions, cities,
-topics and press offices. The one way behind `feedsvc catalog` and the admin API
-(docs/operations.md#catalog, docs/api.md#the-catalog).
+topics and press offices. The one way behind `feedsvc catalog`, the admin API and the
+desk's catalog page (docs/operations.md#catalog, docs/api.md#the-catalog,
+docs/pages.md#the-catalog).
 
 What a change does to subscribers is `store.catalog_history`'s: old slugs keep
 redirecting, feed ids stay, merged releases keep their entry ids, and every feed the
@@ -10,7 +11,8 @@ Input comes as the pydantic models below, which are also the OpenAPI schemas. Ea
 change is one transaction of its own (`db.begin_writing` before the checks, so on
 SQLite what they find still holds at the commit); a refusal rolls it back, so nothing
 is half-written. Outcomes are typed: `Changed`, or `CatalogRefused` with a problem the
-surfaces word in their own way (the API as problem+json, the CLI as one line).
+surfaces word in their own way (the API as problem+json, the CLI as one line, the
+desk in German).
 """
 
 from __future__ import annotations

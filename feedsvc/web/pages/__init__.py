@@ -15,6 +15,7 @@ from feedsvc import paths
 from feedsvc.web.pages import (
     desk_account,
     desk_admin,
+    desk_catalog,
     desk_sign_in,
     directory,
     formatting,
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
         desk_sign_in.blueprint,
         desk_account.blueprint,
         desk_admin.blueprint,
+        desk_catalog.blueprint,
         official_keys.blueprint,
     )
     for blueprint in blueprints:
