@@ -384,3 +384,40 @@ def grid_point_after(moment: float) -> float:
     """The next point of the expiry grid after `moment` (epoch seconds), where the freshness of
     every copy fetched at `moment` ends, whatever is scheduled (docs/feeds.md#embargoes-and-caching)."""
     return (math.floor(moment / EXPIRY_GRID_S) + 1) * EXPIRY_GRID_S
+
+
+def watch_an_embargo_lift(
+    site: Site, cached: Answer, release_id: int, lift: datetime, watch_s: float, status_header: str
+) -> tuple[float, int]:
+    """Polls the Rosenheim feed through the cache from before `lift` until `watch_s` after it,
+    purging the release's subjects at the instant as the delivery worker does. Until the
+    release shows, every answer is the `cached` copy (before the purge) and fresh no longer than
+    the grid point after its fetch; once shown, it never goes again and never before `lift`.
+    Returns when it was first shown and how many answers came."""
+    shown_at: float | None = None
+    purged = False
+    answers = 0
+    while time.time() < lift.timestamp() + watch_s:
+        if not purged and time.time() >= lift.timestamp():
+            site.purge_for(release_id)
+            purged = True
+        answer = get(site.url(ROSENHEIM_FEED))
+        answers += 1
+        if answer.shows("Sperrfrist bis gleich"):
+            assert answer.at >= lift.timestamp(), "shown before its embargo instant"
+            shown_at = answer.at if shown_at is None else shown_at
+            continue
+        assert shown_at is None, "shown, then gone again"
+        if not purged:
+            seen = (answer.header("ETag"), answer.header("Last-Modified"), answer.body)
+            assert seen == (cached.header("ETag"), cached.header("Last-Modified"), cached.body)
+        fresh_until = answer.fresh_until()
+        assert fresh_until is not None
+        fetched = answer.at - answer.age()
+        assert fresh_until <= grid_point_after(fetched) + 1, (
+            f"a client may keep the copy {fresh_until - grid_point_after(fetched):.1f} s past a grid point "
+            f"({answer.header('Cache-Control')}, Age {answer.age()}, {answer.header(status_header)})"
+        )
+        time.sleep(0.05)
+    assert shown_at is not None, "never shown"
+    return shown_at, answers
