@@ -28,6 +28,7 @@ from bench.loadgen import WrkResult
 from bench.report import CACHE_VS_STATIC, Figure, PublishRun, SizeResult
 from bench.scenarios import Options, load, log
 from feedsvc import db
+from feedsvc.store.audit import Acting, command_actor
 from feedsvc.store.keys import release_key, release_keys
 from feedsvc.store.releases import release_by_id
 from feedsvc.store.tokens import create_token
@@ -167,7 +168,9 @@ class Publisher:
         self.app = measure.make_app(database_url, origin)
         with self.app.app_context():
             session = db.session()
-            _, self.secret = create_token(session, role="admin", now=datetime.now(UTC), label="bench")
+            _, self.secret = create_token(
+                session, role="admin", now=datetime.now(UTC), label="bench", by=Acting(command_actor("bench"))
+            )
             session.commit()
 
     def publish(self, title: str) -> tuple[int, float]:

@@ -209,6 +209,9 @@ class ReleaseFactory:
                 "updated_at": retracted_at or created_at,
                 "revision": 2 if retracted_at else 1,
                 "retracted_at": retracted_at,
+                "retraction_reason": "Termin abgesagt" if retracted_at else None,
+                # A few warnings among ordinary releases, as press offices send them.
+                "urgency": 2 if rng.random() < 0.02 else 5,
             }
         )
         topic_ids = [self.topic_ids[slug] for slug in record["topics"]]
@@ -225,6 +228,10 @@ class ReleaseFactory:
                     "credit": image["credit"],
                     "media_type": image["type"],
                     "length": image["length"],
+                    # Images on the city's own site: no upload, size unknown to feedsvc.
+                    "media_id": None,
+                    "width": None,
+                    "height": None,
                 }
             )
         # The last write to the release's feeds: its retraction, else the moment it became

@@ -45,6 +45,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "DELIVERY_INTERVAL": 1.0,
         "DELIVERY_BATCH": 100,
         "DELIVERY_LAG_ALERT": 60,
+        # Seconds a newsroom's webhook endpoint may fail continuously before it is disabled.
+        "WEBHOOK_DISABLE_AFTER": 5 * 24 * 3600,
         "FEED_MAX_AGE": 300,
         "FEED_STALE_WHILE_REVALIDATE": 60,
         # Public feeds and pages stay fresh until the next multiple of this many seconds
@@ -63,6 +65,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # (SQLite learns of every commit at once through PRAGMA data_version).
         "FEED_STATE_TTL": 1.0,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # The largest uploaded file (images, PDFs), on the upload routes only.
+        "MAX_UPLOAD_BYTES": 20_000_000,
         # Bytes of entry bodies one feed document carries in full; later entries get their
         # summary and a link (0: no budget).
         "FEED_CONTENT_BUDGET": 1_000_000,
@@ -85,6 +89,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SIGN_IN_FAILURE_WINDOW": 900,
         # Seconds an e-mail sign-in link signs in (once).
         "SIGN_IN_LINK_MAX_AGE": 900,
+        # Seconds a preview link of a draft or a scheduled release opens it.
+        "PREVIEW_LINK_MAX_AGE": 7 * 24 * 3600,
         # The mail server of sign-in links (none: no links), sent with STARTTLS by default.
         "SMTP_HOST": None,
         "SMTP_PORT": 587,
@@ -92,8 +98,21 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SMTP_PASSWORD": None,
         "SMTP_FROM": None,
         "SMTP_STARTTLS": True,
+        # E-mail alerts: the daily digest's hour (Europe/Berlin), mails sent per minute at
+        # most, seconds a sign-up may be confirmed, sign-ups per address and per client
+        # within the window (seconds), and days the record of a sent mail is kept.
+        "MAIL_DIGEST_HOUR": 7,
+        "MAIL_PER_MINUTE": 60,
+        "MAIL_CONFIRM_MAX_AGE": 48 * 3600,
+        "MAIL_SIGN_UPS_PER_ADDRESS": 5,
+        "MAIL_SIGN_UPS_PER_CLIENT": 20,
+        "MAIL_SIGN_UP_WINDOW": 24 * 3600,
+        "MAIL_KEEP_SENT_DAYS": 365,
         # Flask's own instance folder unless FEEDSVC_INSTANCE_PATH names another.
         "INSTANCE_PATH": instance_path,
+        # Uploaded images and PDFs, in a folder every app server shares (docs/operations.md);
+        # None: `media` in the instance folder.
+        "MEDIA_PATH": None,
     }
 
 

@@ -1,5 +1,5 @@
 """Typed ORM models of feedsvc: cities, regions, topics, publishers, releases, tokens,
-the desk's users and their sessions.
+the desk's users and their sessions, drafts and their preview links.
 
 Knows nothing of Flask, HTTP or feed formats. Every timestamp is aware UTC, on
 SQLite too (`UTCDateTime`).
@@ -224,7 +224,35 @@ class ReleaseImage(Base):
     caption: Mapped[str] = mapped_column(Text, default="")
     credit: Mapped[str] = mapped_column(String(300), default="")
     media_type: Mapped[str] = mapped_column(String(100))
+    # The size in bytes; 0 when unknown (an image elsewhere whose size nobody gave).
     length: Mapped[int] = mapped_column(BigInteger)
+    # Pixels, where known (migration 0015).
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    # An image uploaded to feedsvc (`url` is then its site path, /media/…): its renditions
+    # are what pages and feeds show.
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"), index=True)
+
+    media: Mapped[Media | None] = relationship(lazy="joined")
+
+
+class ReleaseAttachment(Base):
+    """A PDF document of a release (migration 0015): listed on its page, announced in feeds."""
+
+    __tablename__ = "release_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2000))
+    # What the page and feeds call it ("Haushaltsplan 2027").
+    title: Mapped[str] = mapped_column(String(300), default="")
+    media_type: Mapped[str] = mapped_column(String(100))
+    # The size in bytes; 0 when unknown.
+    length: Mapped[int] = mapped_column(BigInteger)
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"), index=True)
+
+    media: Mapped[Media | None] = relationship(lazy="joined")
 
 
 class Release(Base):
@@ -263,6 +291,11 @@ class Release(Base):
     updated_at: Mapped[datetime]
     revision: Mapped[int] = mapped_column(Integer, default=1)
     retracted_at: Mapped[datetime | None]
+    # Why the press office withdrew it, shown on its 410 page and in its tombstones.
+    retraction_reason: Mapped[str | None] = mapped_column(String(1000))
+    # IPTC urgency: 1 (most urgent) to 9 (least); 5 is ordinary. Subscriptions can ask for
+    # releases at least this urgent (`Subscription.urgency_floor`).
+    urgency: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
 
     city: Mapped[City] = relationship(lazy="joined", innerjoin=True)
     publisher: Mapped[Publisher] = relationship(lazy="joined", innerjoin=True)
@@ -271,6 +304,9 @@ class Release(Base):
     )
     images: Mapped[list[ReleaseImage]] = relationship(
         cascade="all, delete-orphan", order_by="ReleaseImage.position", lazy="selectin"
+    )
+    attachments: Mapped[list[ReleaseAttachment]] = relationship(
+        cascade="all, delete-orphan", order_by="ReleaseAttachment.position", lazy="selectin"
     )
 
     __table_args__ = (
@@ -311,6 +347,222 @@ class Release(Base):
     @property
     def is_retracted(self) -> bool:
         return self.retracted_at is not None
+
+
+class ReleaseRevision(Base):
+    """A version of a release as it was before a correction replaced it.
+
+    `revision` is the number it had (the release itself holds the newest); `content` is
+    a JSON object of what readers saw (`store.revisions`). `replaced_at` is when the
+    correction came, `major` whether it was a major one (announced: `updated` moved) and
+    `change_note` the note the correction gave.
+    """
+
+    __tablename__ = "release_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[datetime]
+    replaced_at: Mapped[datetime]
+    major: Mapped[bool] = mapped_column(Boolean)
+    change_note: Mapped[str | None] = mapped_column(String(1000))
+
+    __table_args__ = (UniqueConstraint("release_id", "revision", name="uq_release_revisions_revision"),)
+
+
+subscription_cities = Table(
+    "subscription_cities",
+    Base.metadata,
+    Column("subscription_id", ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True),
+    Column("city_id", ForeignKey("cities.id", ondelete="CASCADE"), primary_key=True),
+)
+subscription_regions = Table(
+    "subscription_regions",
+    Base.metadata,
+    Column("subscription_id", ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True),
+    Column("region_id", ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True),
+)
+subscription_topics = Table(
+    "subscription_topics",
+    Base.metadata,
+    Column("subscription_id", ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Subscription(Base):
+    """A saved filter, with a stable URL (`/subscriptions/<key>`) and its feeds, webhooks and
+    e-mail alerts: the releases of any of its cities, in any of its regions (or below),
+    about any of its topics; within a kind a union, across kinds an intersection; an empty
+    kind does not filter. `query` is a full-text search; `urgency_floor` keeps releases at
+    least that urgent (urgency at most the floor).
+
+    `key` is made from the filter (`store.subscriptions`), so the same filter is the same
+    subscription, whoever asks for it.
+    """
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    query: Mapped[str | None] = mapped_column(String(500))
+    urgency_floor: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+    cities: Mapped[list[City]] = relationship(
+        secondary=subscription_cities, lazy="selectin", order_by="City.slug"
+    )
+    regions: Mapped[list[Region]] = relationship(
+        secondary=subscription_regions, lazy="selectin", order_by="Region.slug"
+    )
+    topics: Mapped[list[Topic]] = relationship(
+        secondary=subscription_topics, lazy="selectin", order_by="Topic.slug"
+    )
+
+
+class WebhookEndpoint(Base):
+    """A newsroom system's URL that hears of the releases of a subscription (migration 0017,
+    `store.webhooks`, docs/api.md#webhooks).
+
+    `secret` signs every message (Standard Webhooks, `whsec_` + base64): it is stored as it
+    is, since signing needs it, and shown once, when the endpoint is made. An endpoint that
+    failed continuously since `failing_since_us` for FEEDSVC_WEBHOOK_DISABLE_AFTER is
+    disabled (`enabled` False, with when and why); its deliveries wait until an admin
+    enables it again. A worker sends to it only while it holds its lease. Times in
+    microseconds, as in `delivery_targets`.
+    """
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    # Who registered it: an admin token's label, a desk user's address, or a command.
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str] = mapped_column(Text, default="")
+    # Since when every attempt failed (0: the last one succeeded, or none was made yet).
+    failing_since_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    lease_until_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    lease_token: Mapped[str] = mapped_column(String(64), default="")
+    delivered_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    failures_total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    subscription: Mapped[Subscription] = relationship(lazy="joined", innerjoin=True)
+
+
+class WebhookMessage(Base):
+    """One event as it is signed and sent: `body` is the exact JSON text, `message_id` its
+    `webhook-id`, the same for every attempt and every endpoint that gets it. One per outbox
+    entry (`outbox_seq`, its place in the delivery order) and event type."""
+
+    __tablename__ = "webhook_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(40))
+    # "release.published", "release.corrected" or "release.retracted".
+    event_type: Mapped[str] = mapped_column(String(40))
+    release_id: Mapped[int] = mapped_column(Integer)
+    outbox_seq: Mapped[int] = mapped_column(BigInteger)
+    # When the event happened (the body's `timestamp`): the change, or the embargo instant.
+    occurred_us: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[str] = mapped_column(Text)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uq_webhook_messages_message_id"),
+        UniqueConstraint("outbox_seq", "event_type", name="uq_webhook_messages_entry_type"),
+    )
+
+
+class WebhookDelivery(Base):
+    """One message for one endpoint, and how sending it went: the delivery log.
+
+    `status` is "pending" until an attempt is answered 2xx, then "delivered". Deliveries of
+    an endpoint are sent in the order of their ids (the delivery order of their changes):
+    a pending one holds back the later ones of its endpoint. Unique per endpoint and outbox
+    entry, so a fan-out done twice adds nothing.
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("webhook_messages.id", ondelete="CASCADE"),
+        index=True,
+    )
+    outbox_seq: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Failed attempts since it was made or last sent again: where it is in the retry schedule.
+    failures_in_row: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_us: Mapped[int] = mapped_column(BigInteger)
+    last_attempt_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivered_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The HTTP status of the last answer (None: none came).
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+    message: Mapped[WebhookMessage] = relationship(lazy="joined", innerjoin=True)
+
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "outbox_seq", name="uq_webhook_deliveries_endpoint_entry"),
+        Index("ix_webhook_deliveries_endpoint_status", "endpoint_id", "status", "id"),
+        # What the sending thread looks for every second: the pending ones that are due.
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_us"),
+    )
+
+
+class WebhookRelease(Base):
+    """What an endpoint was sent of a release: the revision, whether its subscription held
+    the release then, whether it was told of the retraction. Who was sent a release hears
+    of its retraction, and of a correction that moved it out of the filter."""
+
+    __tablename__ = "webhook_releases"
+
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), primary_key=True
+    )
+    release_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    held: Mapped[bool] = mapped_column(Boolean)
+    retracted: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuditEvent(Base):
+    """One entry of the append-only audit log: who did what to what, when, from where.
+
+    `actor_kind` is user, token or command; `actor_id` the user's or token's id (None for
+    a command); `actor_label` what the actor was called then (an e-mail address, a token's
+    label), kept as it was even when the user or token goes. `detail` is a JSON object.
+    Triggers refuse every UPDATE and DELETE (migration 0013).
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_label: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(40))
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    address: Mapped[str] = mapped_column(String(45), default="")
+
+    __table_args__ = (Index("ix_audit_events_subject", "subject_kind", "subject_id", "id"),)
 
 
 token_cities = Table(
@@ -474,7 +726,8 @@ class OutboxEntry(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    # "published", "corrected", "retracted", "embargo_lifted", "catalog", or "changed".
+    # "published", "corrected" (major), "corrected_minor", "retracted", "embargo_lifted",
+    # "catalog", or "changed".
     kind: Mapped[str] = mapped_column(String(20))
     release_id: Mapped[int | None] = mapped_column(Integer)
     # The changed subjects (`store.keys`), space-separated, sorted.
@@ -555,3 +808,260 @@ class FeedSource(Base):
         UniqueConstraint("url", "city_id", name="uq_feed_sources_url_city"),
         Index("ix_feed_sources_next_pull_us", "next_pull_us"),
     )
+
+
+class Draft(Base):
+    """A release being written in the desk, not yet published (migration 0014, `store.drafts`).
+
+    A draft is no release: no feed, page, count, search, sitemap or outbox ever reads this
+    table. `form` is what the form held, as JSON (`web.pages.desk_drafts`), incomplete or not;
+    it is checked only when the draft is published. A draft is for a city, and visible to
+    whoever may write that city; one with no city yet is its author's alone. Its submission
+    key becomes the external_id of the release it is published as, so publishing it twice
+    publishes once; `revision` counts its saves, so that a save over someone else's newer
+    one is noticed. The author's user or token row is only a reference (SET NULL): drafts
+    of a city outlive who started them.
+    """
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("cities.id"), index=True)
+    # The title as plain text (at most 300 characters), for the desk's list.
+    title: Mapped[str] = mapped_column(String(300), default="")
+    form: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_by_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tokens.id", ondelete="SET NULL"), index=True
+    )
+    # Whom the desk named when the draft was made and last saved (a user's name, an office's).
+    created_by: Mapped[str] = mapped_column(String(300), default="")
+    updated_by: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    city: Mapped[City | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint(
+            "created_by_user_id IS NULL OR created_by_token_id IS NULL", name="ck_drafts_one_author"
+        ),
+    )
+
+
+class PreviewLink(Base):
+    """A secret link that shows a draft or a release under embargo as its page would look
+    (`/preview/<secret>`, `store.preview_links`). Only the SHA-256 of the secret is stored;
+    the link shows nothing after `expires_at`, and revoking it deletes the row. It goes with
+    its draft (CASCADE), or moves to the release the draft is published as."""
+
+    __tablename__ = "preview_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), index=True)
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = (
+        CheckConstraint("(draft_id IS NULL) <> (release_id IS NULL)", name="ck_preview_links_one_target"),
+    )
+
+
+class Media(Base):
+    """An uploaded image or PDF document (migration 0015, `store.media`), served at
+    `/media/<key>/<rendition>.<ext>` for good.
+
+    The bytes are in the media storage (`feedsvc.media.storage`), not here: each rendition
+    names its blob by the SHA-256 of its content. `key` names the upload in URLs: of a PDF,
+    the SHA-256 of its bytes; of an image, that of its source and the caption and credit
+    written into its renditions (`publishing.media`), so the same picture with another
+    caption is another upload. `source_id` is the upload whose pixels an image with another
+    caption was made from; `source_sha256` the SHA-256 of the bytes first uploaded.
+    """
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    # "image" or "document".
+    kind: Mapped[str] = mapped_column(String(20))
+    media_type: Mapped[str] = mapped_column(String(100))
+    source_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    # The file name it was uploaded with (plain text): a PDF's title and download name.
+    name: Mapped[str] = mapped_column(String(300), default="")
+    caption: Mapped[str] = mapped_column(Text, default="")
+    credit: Mapped[str] = mapped_column(String(300), default="")
+    # Pixels of an image upright (EXIF orientation applied); pages of a PDF.
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    # Who uploaded it: a press office (None: an admin, or a command).
+    publisher_id: Mapped[int | None] = mapped_column(ForeignKey("publishers.id"))
+    created_at: Mapped[datetime]
+
+    renditions: Mapped[list[MediaRendition]] = relationship(
+        cascade="all, delete-orphan", order_by="MediaRendition.id", lazy="selectin"
+    )
+    source: Mapped[Media | None] = relationship(remote_side="Media.id")
+
+    def rendition(self, name: str) -> MediaRendition | None:
+        return next((each for each in self.renditions if each.name == name), None)
+
+
+class MediaRendition(Base):
+    """One served form of an upload: `full`, `page` or `feed` of an image, `document` of a
+    PDF. `blob` is the storage key of its bytes (their SHA-256); renditions of one size
+    share it when the image was too small to be scaled down."""
+
+    __tablename__ = "media_renditions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(20))
+    blob: Mapped[str] = mapped_column(String(64), index=True)
+    media_type: Mapped[str] = mapped_column(String(100))
+    length: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("media_id", "name", name="uq_media_renditions_name"),)
+
+
+class MailSignUp(Base):
+    """A request for e-mail alerts of a subscription, until its address confirms it (double
+    opt-in, migration 0018, `store.mail_alerts`).
+
+    Nothing but the confirmation mail goes to the address before the link in it is used.
+    Only the SHA-256 of the link's secret is stored here (the mail that carries it keeps it
+    until it is sent). A used or expired sign-up stays until the sign-up window has passed
+    it, since the limits per address and per client count sign-ups; `client_hash` is the
+    SHA-256 of what the per-client limit counts, never the client's address itself.
+    """
+
+    __tablename__ = "mail_sign_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    # Trimmed and in lower case (`store.accounts.normalise_email`).
+    address: Mapped[str] = mapped_column(String(320))
+    # "immediate" (an alert per release) or "digest" (one mail a day).
+    mode: Mapped[str] = mapped_column(String(10))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+
+    subscription: Mapped[Subscription] = relationship(lazy="joined", innerjoin=True)
+
+    __table_args__ = (
+        Index("ix_mail_sign_ups_address_created", "address", "created_at"),
+        Index("ix_mail_sign_ups_client_created", "client_hash", "created_at"),
+    )
+
+
+class MailSubscriber(Base):
+    """An address that confirmed e-mail alerts of a subscription (`store.mail_alerts`).
+
+    `token` is the secret of the links in every mail (unsubscribe, manage). Unlike the
+    secrets of sessions and sign-in links it is stored as it is: the worker writes it into
+    each mail it sends, long after it was made. It lets its holder do nothing but change or
+    end this one subscriber's alerts. Unsubscribing deletes the row, and with it every mail
+    sent or queued for it (CASCADE).
+    """
+
+    __tablename__ = "mail_subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    mode: Mapped[str] = mapped_column(String(10))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    confirmed_at: Mapped[datetime]
+    # Digests: the instant the last digest covered (releases after it go into the next one).
+    digest_through: Mapped[datetime]
+
+    subscription: Mapped[Subscription] = relationship(lazy="joined", innerjoin=True)
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "address", name="uq_mail_subscribers_address"),
+        # The sender looks for due digests every few seconds.
+        Index("ix_mail_subscribers_digest", "mode", "digest_through"),
+    )
+
+
+class MailMessage(Base):
+    """A mail to send, and once sent the record of what went to whom (`store.mail_alerts`).
+
+    Either a subscriber's (an alert, a digest, a retraction notice) or a sign-up's (the
+    confirmation mail). `source` is what made it: "outbox:<seq>" for the outbox entry an
+    alert or notice tells of, "digest:<instant>" for a digest, "sign-up" for a confirmation;
+    one per subscriber and source, so working an entry off twice queues nothing twice.
+    The releases it tells of are `MailMessageRelease` rows: who was told of a release is
+    who hears of its retraction. A sender claims a mail by `claimed_until`/`claim_token`
+    (as pulls claim feed sources), so two senders never send one mail.
+    """
+
+    __tablename__ = "mail_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mail_subscribers.id", ondelete="CASCADE"), index=True
+    )
+    sign_up_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mail_sign_ups.id", ondelete="CASCADE"), index=True
+    )
+    # "confirm", "published", "corrected", "retracted" or "digest".
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(40))
+    # A correction's note as it was when the correction was made.
+    note: Mapped[str | None] = mapped_column(String(1000))
+    # The confirmation link's secret, until its mail is sent (then only its hash remains).
+    secret: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    claimed_until: Mapped[datetime | None]
+    claim_token: Mapped[str] = mapped_column(String(32), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    __table_args__ = (
+        CheckConstraint("(subscriber_id IS NULL) <> (sign_up_id IS NULL)", name="ck_mail_messages_one_owner"),
+        UniqueConstraint("subscriber_id", "source", name="uq_mail_messages_source"),
+        # Partial: the queue is the few mails not sent yet, not the record of every one sent.
+        Index(
+            "ix_mail_messages_queue",
+            "next_attempt_at",
+            sqlite_where=text("sent_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL"),
+        ),
+    )
+
+
+class MailMessageRelease(Base):
+    """A release a mail tells of (an alert's one, a digest's several), in the mail's order."""
+
+    __tablename__ = "mail_message_releases"
+
+    message_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("mail_messages.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_mail_message_releases_release_id", "release_id"),)

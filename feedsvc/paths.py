@@ -9,21 +9,28 @@ layer makes these absolute (`web.urls`), the worker tells hubs and caches about 
 | a city and a topic | `/cities/<city>/topics/<topic>` | `/cities/<city>/topics/<topic>/feed.FMT` |
 | a region           | `/regions/<region>`             | `/regions/<region>/feed.FMT`             |
 | an official key    | `/ags/<key>`                    | `/ags/<key>/feed.FMT`                    |
-| one release        | `/releases/<id>-<slug>`         |                                          |
+| one release        | `/releases/<id>-<slug>`         | `/releases/<id>-<slug>.ninjs.json`       |
+| an upload          | `/media/<key>/<rendition>.<ext>`: `full`, `page`, `feed` of an image; `document` |
 
 An official key (AGS) answers 301 to the page or feed of the city or region it names.
+Feed readers are offered `READER_FEED_FORMATS` (pages' autodiscovery links, OPML); ninjs
+is for newsroom systems, which find it in the API's `feeds` and in docs/feeds.md.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from feedsvc.formats import FORMATS
+from feedsvc.formats import FORMATS, NINJS
 from feedsvc.text import slugify_de
 
 FEED_FORMATS: tuple[str, ...] = tuple(FORMATS)
+READER_FEED_FORMATS: tuple[str, ...] = tuple(name for name, fmt in FORMATS.items() if fmt.for_readers)
 API_RELEASES = "/api/v1/releases"
+# `/early/<id>/<signature>`: a release under embargo, for those handed the link in a journalist feed.
+EARLY_ACCESS = "/early"
 
 
 class Named(Protocol):
@@ -80,6 +87,12 @@ def subject_id_path(
     )
 
 
+def subscription_path(key: str) -> str:
+    """The page of a subscription (a saved filter, `store.subscriptions`); its feeds are
+    `feed_path` of it."""
+    return f"/subscriptions/{key}"
+
+
 def feed_path(subject: str, fmt: str) -> str:
     return f"{subject}/feed.{fmt}"
 
@@ -103,6 +116,33 @@ def release_path(release: Slugged) -> str:
     for the life of the release. Other spellings redirect here (web/pages/release.py)."""
     slug = release.slug
     return f"/releases/{release.id}-{slug}" if slug else f"/releases/{release.id}"
+
+
+MEDIA_PREFIX = "/media/"
+_MEDIA_PATH = re.compile(r"/media/(?P<key>[0-9a-f]{64})/(?P<rendition>[a-z]+)\.(?P<extension>[a-z]+)")
+
+
+@dataclass(frozen=True)
+class MediaPath:
+    key: str
+    rendition: str
+    extension: str
+
+
+def media_path(key: str, rendition: str, extension: str) -> str:
+    """Where an upload's rendition is served, for good (its bytes never change)."""
+    return f"{MEDIA_PREFIX}{key}/{rendition}.{extension}"
+
+
+def parse_media_path(path: str) -> MediaPath | None:
+    """The parts of a `media_path`, or None when `path` is none."""
+    found = _MEDIA_PATH.fullmatch(path)
+    return MediaPath(found["key"], found["rendition"], found["extension"]) if found else None
+
+
+def release_ninjs_path(release: Slugged) -> str:
+    """The release alone as an IPTC ninjs document, beside its page."""
+    return f"{release_path(release)}.{NINJS}"
 
 
 def api_release_path(release_id: int) -> str:

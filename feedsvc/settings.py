@@ -30,7 +30,7 @@ from feedsvc.text import EMAIL_PATTERN, PHONE_PATTERN, plain_text
 PREFIX = "FEEDSVC_"
 FALLBACK_TAG_AUTHORITY = "feedsvc.localhost"
 # FEEDSVC_* names read by the test suite and tools, not by the app.
-_NOT_SETTINGS = ("TEST_", "CORPUS_DIR", "APP")
+_NOT_SETTINGS = ("TEST_", "CORPUS_DIR", "APP", "SCREENSHOTS")
 
 NonNegativeInt = Annotated[int, Field(ge=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -71,6 +71,11 @@ class Settings(BaseModel):
     DELIVERY_INTERVAL: float = Field(1.0, gt=0, description="seconds, a number above 0")
     DELIVERY_BATCH: int = Field(100, ge=1, description="a whole number, at least 1")
     DELIVERY_LAG_ALERT: NonNegativeFloat = Field(60.0, description="seconds, 0 or more (0: never)")
+    # Newsrooms' webhooks (docs/operations.md#webhooks): an endpoint failing continuously this
+    # long is disabled, and the admins are told.
+    WEBHOOK_DISABLE_AFTER: int = Field(
+        5 * 24 * 3600, ge=60, le=90 * 24 * 3600, description="whole seconds, from 60 to 7776000 (90 days)"
+    )
     FEED_MAX_AGE: NonNegativeInt = Field(300, description="whole seconds, 0 or more")
     FEED_STALE_WHILE_REVALIDATE: NonNegativeInt = Field(60, description="whole seconds, 0 or more")
     FEED_EXPIRY_GRID: int = Field(
@@ -87,6 +92,11 @@ class Settings(BaseModel):
     PROXY_COUNT: NonNegativeInt = Field(0, description="a whole number, 0 or more (nginx in front: 1)")
     FEED_STATE_TTL: NonNegativeFloat = Field(1.0, description="seconds, 0 or more")
     MAX_CONTENT_LENGTH: NonNegativeInt = Field(1024 * 1024, description="bytes, a whole number, 0 or more")
+    # Uploads (docs/operations.md#uploaded-images-and-pdfs): the largest file, taken on the
+    # upload routes only; every other route keeps MAX_CONTENT_LENGTH.
+    MAX_UPLOAD_BYTES: int = Field(
+        20_000_000, ge=1024, le=1024**3, description="bytes, a whole number from 1024 to 1073741824"
+    )
     FEED_CONTENT_BUDGET: NonNegativeInt = Field(
         1_000_000, description="bytes, a whole number, 0 or more (0: none)"
     )
@@ -103,6 +113,10 @@ class Settings(BaseModel):
     SIGN_IN_MAX_FAILURES_PER_ADDRESS: int = Field(30, ge=1, description="a whole number, at least 1")
     SIGN_IN_FAILURE_WINDOW: int = Field(900, ge=1, description="whole seconds, at least 1")
     SIGN_IN_LINK_MAX_AGE: int = Field(900, ge=60, description="whole seconds, at least 60")
+    # How long a preview link of a draft or a scheduled release opens it (docs/pages.md#preview-links).
+    PREVIEW_LINK_MAX_AGE: int = Field(
+        7 * 24 * 3600, ge=60, le=366 * 24 * 3600, description="whole seconds, from 60 to 31622400 (366 days)"
+    )
     # The mail server of e-mail sign-in links; without a host there are none.
     SMTP_HOST: str | None = Field(None, description="a host name or IP address")
     SMTP_PORT: int = Field(587, ge=1, le=65535, description="a port number, 1 to 65535")
@@ -115,9 +129,25 @@ class Settings(BaseModel):
         "needed with FEEDSVC_SMTP_HOST",
     )
     SMTP_STARTTLS: bool = Field(True, description="'true' or 'false'")
+    # E-mail alerts of subscriptions (docs/operations.md#e-mail-alerts), sent through the
+    # same mail server; offered with FEEDSVC_SMTP_HOST and FEEDSVC_BASE_URL set.
+    MAIL_DIGEST_HOUR: int = Field(7, ge=0, le=23, description="an hour of the day, 0 to 23 (Europe/Berlin)")
+    MAIL_PER_MINUTE: int = Field(60, ge=1, le=100_000, description="a whole number from 1 to 100000")
+    MAIL_CONFIRM_MAX_AGE: int = Field(
+        48 * 3600, ge=600, le=30 * 24 * 3600, description="whole seconds, from 600 to 2592000 (30 days)"
+    )
+    MAIL_SIGN_UPS_PER_ADDRESS: int = Field(5, ge=1, description="a whole number, at least 1")
+    MAIL_SIGN_UPS_PER_CLIENT: int = Field(20, ge=1, description="a whole number, at least 1")
+    MAIL_SIGN_UP_WINDOW: int = Field(
+        24 * 3600, ge=60, le=30 * 24 * 3600, description="whole seconds, from 60 to 2592000 (30 days)"
+    )
+    MAIL_KEEP_SENT_DAYS: int = Field(365, ge=1, le=3650, description="whole days, from 1 to 3650")
     # The instance folder: the SQLite database, the kept secret key, the site's logo and its
     # legal pages (feedsvc.legal). Read before the other settings (`instance_path_given`).
     INSTANCE_PATH: str = Field(description="an absolute path of a folder")
+    # Where uploaded images and PDFs are kept (feedsvc.media.storage); None: `media` in the
+    # instance folder.
+    MEDIA_PATH: str | None = Field(None, description="an absolute path of a folder")
     # The site's identity (feedsvc.identity, docs/operations.md#site-identity-and-legal-pages).
     SITE_NAME: str = Field(identity.DEFAULT_NAME, description="plain text, 1 to 100 characters")
     SITE_SHORT_NAME: str = Field(
@@ -165,6 +195,7 @@ class Settings(BaseModel):
         "SMTP_USER",
         "SMTP_PASSWORD",
         "SMTP_FROM",
+        "MEDIA_PATH",
         mode="before",
     )
     @classmethod
@@ -215,9 +246,11 @@ class Settings(BaseModel):
     def _database_url(cls, value: str) -> str:
         return normalise_database_url(value)
 
-    @field_validator("INSTANCE_PATH")
+    @field_validator("INSTANCE_PATH", "MEDIA_PATH")
     @classmethod
-    def _instance_path(cls, value: str) -> str:
+    def _folder(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         path = Path(value)
         if not path.is_absolute():
             raise ValueError("not an absolute path")

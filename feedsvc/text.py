@@ -9,6 +9,9 @@ Every string that ends up in a feed passes through here first:
   is removed like "<b>". The result is *text*, not HTML: the feed writers escape it;
 * `sanitize_html` is for the release body: an allow-list of tags and attributes, safe URL
   schemes only, relative URLs made absolute. The result is an HTML fragment;
+* `clean_body` is what a release body is stored as: its structure made plain (plain text's
+  blank lines become paragraphs, an editor's `<div>` and `<br><br>` too, `<h1>` a `<h2>`),
+  then `sanitize_html`, which stays the one gate of what is stored;
 * `html_text`, `html_has_text` and `summary_from_html` read the text of such a fragment;
 * `slugify_de` makes URL slugs with German transliteration (ä → ae, ß → ss).
 
@@ -42,8 +45,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
-from html import unescape
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from html import escape, unescape
+from html.parser import HTMLParser
 from typing import Final
 from urllib.parse import urljoin, urlsplit
 
@@ -56,6 +61,7 @@ __all__ = [
     "EMAIL_PATTERN",
     "PHONE_PATTERN",
     "URL_SCHEMES",
+    "clean_body",
     "html_has_text",
     "html_text",
     "plain_text",
@@ -455,10 +461,10 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     return cleaned
 
 
-def _sanitize_once(html: str, base_url: str | None) -> str:
+def _sanitize_once(html: str, base_url: str | None, tags: frozenset[str] = BODY_TAGS) -> str:
     cleaned = nh3.clean(
         html,
-        tags=BODY_TAGS,
+        tags=tags,
         clean_content_tags=_DROP_WITH_CONTENT,
         attributes=BODY_ATTRIBUTES,
         attribute_filter=_attribute_filter(base_url),
@@ -523,3 +529,306 @@ def slugify_de(text: str, max_length: int = 80) -> str:
     # that fit from anywhere in the text, so "<90 letters> b" became "b".
     cut = slug.rfind("-", 0, max_length + 1)
     return slug[:cut] if cut > 0 else slug[:max_length].rstrip("-")
+
+
+# --- a body's structure -----------------------------------------------------------------------------
+
+# Elements that give a body a structure of its own. A body without any is plain text (typed into
+# the form, pasted from an e-mail, sent by an API client), whose blank lines separate paragraphs.
+_BLOCK_TAGS: Final = frozenset(
+    {
+        "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "table",
+        "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "figure", "figcaption", "hr", "dl",
+        "dt", "dd", "pre",
+    }
+)  # fmt: skip
+# The structure is read from the elements a body may keep and from <h1>, which editors (Trix,
+# word processors) write for a heading; a release page's <h1> is its title, so it becomes <h2>.
+_STRUCTURE_TAGS: Final = BODY_TAGS | {"h1"}
+_VOID_BODY_TAGS: Final = frozenset({"br", "hr", "img"})
+# In plain text: a blank line (lines of white space only count as blank), and a single newline
+# with the spaces around it.
+_BLANK_LINE_RE: Final = re.compile(r"[^\S\n]*\n(?:[^\S\n]*\n)+[^\S\n]*")
+_NEWLINE_RE: Final = re.compile(r"[^\S\n]*\n[^\S\n]*")
+# Line breaks in a row that end a paragraph: how Trix (and many mail programs) write one.
+_BREAKS_PER_PARAGRAPH: Final = 2
+
+
+@dataclass(eq=False)
+class _Element:
+    tag: str
+    attrs: Sequence[tuple[str, str]] = ()
+    children: list[_Element | str] = field(default_factory=list)
+    # Whether a block element is among its descendants.
+    holds_block: bool = False
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A piece of a run of inline content: text or a void element (<br>, <img>), with the
+    inline elements it is in, outermost first."""
+
+    node: _Element | str
+    within: tuple[_Element, ...]
+
+
+class _FragmentParser(HTMLParser):
+    """nh3's output as a tree. That output is balanced (void elements aside) and escapes every
+    "<" and "&" of its text, so the standard library's tolerant parser reads it exactly."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = _Element("")
+        self._open = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = _Element(tag, [(name, value or "") for name, value in attrs])
+        self._open[-1].children.append(element)
+        if tag in _BLOCK_TAGS:
+            for ancestor in self._open:
+                ancestor.holds_block = True
+        if tag not in _VOID_BODY_TAGS:
+            self._open.append(element)
+
+    def handle_endtag(self, tag: str) -> None:
+        for index in range(len(self._open) - 1, 0, -1):
+            if self._open[index].tag == tag:
+                del self._open[index:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        self._open[-1].children.append(data)
+
+
+def clean_body(html: str, base_url: str | None = None) -> str:
+    """A release body as it is stored: its structure made plain, then `sanitize_html`.
+
+    One rule for every way a body comes in (the API, the publish form and its editor, imports):
+
+    * plain text (no block element at all) becomes paragraphs: a blank line starts a new `<p>`,
+      a single newline is a `<br>`;
+    * a run of inline content among blocks, and a `<div>` (what Trix writes for a paragraph),
+      becomes paragraphs too, a blank line or two or more `<br>` in a row ending one; the
+      `<div>` itself goes, and so does a paragraph with no text (a word processor's spacer,
+      `<p>&nbsp;</p>`);
+    * `<span>`, which keeps no attribute, is unwrapped;
+    * `<h1>` becomes `<h2>` (the page's `<h1>` is the release's title); a `<blockquote>` holds
+      paragraphs; lists, tables, headings, `<pre>` and paragraphs written as `<p>` stay as
+      they are.
+
+    The structure is read from a first sanitising pass, and what is stored is what
+    `sanitize_html`, the one gate, makes of the result; so `clean_body` raises as it does
+    (HtmlTooDeep, a bad `base_url`), and cleaning its result again changes nothing.
+    """
+    if base_url is not None:
+        _check_base_url(base_url)
+    if html_depth_exceeds(html):
+        raise HtmlTooDeep(f"elements may nest at most {MAX_HTML_DEPTH} levels deep")
+    parser = _FragmentParser()
+    parser.feed(_sanitize_once(strip_xml_forbidden(html), base_url, _STRUCTURE_TAGS))
+    parser.close()
+    root = parser.root
+    return sanitize_html(_serialize(_flow(root.children, plain=not root.holds_block)), base_url)
+
+
+def _flow(nodes: Iterable[_Element | str], *, plain: bool = False) -> list[_Element | str]:
+    """Content that is read as a flow of blocks: runs of inline content become paragraphs."""
+    out: list[_Element | str] = []
+    run: list[_Element | str] = []
+    for node in nodes:
+        if isinstance(node, str) or not (node.tag in _BLOCK_TAGS or node.holds_block):
+            run.append(node)
+            continue
+        out += _paragraphs(run, plain=plain)
+        run = []
+        out += _block(node)
+    return out + _paragraphs(run, plain=plain)
+
+
+def _block(element: _Element) -> list[_Element | str]:
+    """A block element (or an inline one that holds blocks) as it is stored."""
+    if element.tag == "div" or element.tag not in _BLOCK_TAGS:
+        return _flow(element.children)  # unwrapped: it means nothing once sanitised
+    if element.tag == "blockquote":
+        quoted = _flow(element.children)
+        return [_Element("blockquote", element.attrs, quoted)] if quoted else []
+    if element.tag in ("pre", "hr"):
+        return [element]
+    if element.tag == "p" or element.tag.startswith("h"):
+        tag = "h2" if element.tag == "h1" else element.tag
+        return [_Element(tag, element.attrs, element.children)] if _has_content(element) else []
+    # Lists, tables, figures and their parts keep their inline content; a <div> or <h1>
+    # inside them is made plain as anywhere else.
+    children: list[_Element | str] = []
+    for child in element.children:
+        if isinstance(child, _Element) and (child.tag in _BLOCK_TAGS or child.holds_block):
+            children += _block(child)
+        else:
+            children.append(child)
+    return [_Element(element.tag, element.attrs, children)]
+
+
+def _paragraphs(run: Sequence[_Element | str], *, plain: bool) -> list[_Element | str]:
+    """A run of inline content as paragraphs, split at blank lines and at two or more line
+    breaks in a row; inline elements split with it continue in the next paragraph."""
+    paragraphs: list[_Element | str] = []
+    current: list[_Piece] = []
+    breaks: list[_Piece] = []  # line breaks seen since the last content, and the spaces between
+    count = 0
+
+    def end_paragraph() -> None:
+        nonlocal current
+        paragraph = _paragraph(current)
+        if paragraph is not None:
+            paragraphs.append(paragraph)
+        current = []
+
+    for piece in _pieces(run, (), plain=plain):
+        if piece is None:
+            end_paragraph()
+            breaks, count = [], 0
+        elif isinstance(piece.node, _Element) and piece.node.tag == "br":
+            breaks.append(piece)
+            count += 1
+        elif breaks and isinstance(piece.node, str) and not piece.node.strip():
+            breaks.append(piece)
+        else:
+            if count >= _BREAKS_PER_PARAGRAPH:
+                end_paragraph()
+            else:
+                current += breaks
+            breaks, count = [], 0
+            current.append(piece)
+    end_paragraph()
+    return paragraphs
+
+
+def _pieces(
+    nodes: Iterable[_Element | str], within: tuple[_Element, ...], *, plain: bool
+) -> Iterable[_Piece | None]:
+    """The pieces of inline content, None where a blank line ends a paragraph. A single newline
+    is a line break in plain text only: in HTML it is the source's own line wrap."""
+    for node in nodes:
+        if isinstance(node, _Element):
+            if node.tag in _VOID_BODY_TAGS:
+                yield _Piece(node, within)
+            else:
+                yield from _pieces(node.children, (*within, node), plain=plain)
+            continue
+        for index, part in enumerate(_BLANK_LINE_RE.split(node)):
+            if index:
+                yield None
+            if not plain:
+                if part:
+                    yield _Piece(part, within)
+                continue
+            for line_index, line in enumerate(_NEWLINE_RE.split(part)):
+                if line_index:
+                    yield _Piece(_Element("br"), within)
+                if line:
+                    yield _Piece(line, within)
+
+
+def _paragraph(pieces: list[_Piece]) -> _Element | None:
+    """A `<p>` of these pieces without the white space and line breaks at either end, with
+    their inline elements around them again; None when no text (nor an image) is left."""
+    start, end = 0, len(pieces)
+    while start < end and _is_blank(pieces[start]):
+        start += 1
+    while end > start and _is_blank(pieces[end - 1]):
+        end -= 1
+    kept = list(pieces[start:end])
+    if not kept:
+        return None
+    if isinstance(kept[0].node, str):
+        kept[0] = _Piece(kept[0].node.lstrip(), kept[0].within)
+    if isinstance(kept[-1].node, str):
+        kept[-1] = _Piece(kept[-1].node.rstrip(), kept[-1].within)
+    paragraph = _Element("p")
+    path: list[tuple[_Element, _Element]] = []  # (an element of the run, its copy here)
+    for piece in kept:
+        shared = 0
+        while shared < min(len(path), len(piece.within)) and path[shared][0] is piece.within[shared]:
+            shared += 1
+        del path[shared:]
+        parent = path[-1][1] if path else paragraph
+        for element in piece.within[shared:]:
+            copy = _Element(element.tag, element.attrs)
+            parent.children.append(copy)
+            path.append((element, copy))
+            parent = copy
+        parent.children.append(piece.node)
+    return paragraph
+
+
+def _is_blank(piece: _Piece) -> bool:
+    if isinstance(piece.node, str):
+        return not piece.node.strip()
+    return piece.node.tag == "br"
+
+
+def _has_content(element: _Element) -> bool:
+    """Whether any text (not just white space, no-break spaces included) or an image is in it."""
+    return any(
+        (child.strip() != "") if isinstance(child, str) else (child.tag == "img" or _has_content(child))
+        for child in element.children
+    )
+
+
+def _serialize(nodes: Iterable[_Element | str]) -> str:
+    out: list[str] = []
+
+    def write(node: _Element | str) -> None:
+        if isinstance(node, str):
+            out.append(escape(node, quote=False))
+            return
+        if node.tag == "span":  # no attribute is kept on it: it means nothing (Word's are many)
+            for child in node.children:
+                write(child)
+            return
+        attributes = "".join(f' {name}="{escape(value)}"' for name, value in node.attrs)
+        out.append(f"<{node.tag}{attributes}>")
+        if node.tag not in _VOID_BODY_TAGS:
+            for child in node.children:
+                write(child)
+            out.append(f"</{node.tag}>")
+
+    for node in nodes:
+        write(node)
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class RelativeReferences:
+    """Links and images of a body whose URLs are relative: without a base URL to resolve
+    them against, `sanitize_html` drops them (links keep their text)."""
+
+    links: int = 0
+    images: int = 0
+
+
+def relative_references(html: str) -> RelativeReferences:
+    """How many links and images of `html` have relative URLs (a fragment-only "#x" too)."""
+    counts = {"a": 0, "img": 0}
+
+    def count(tag: str, attribute: str, value: str) -> str | None:
+        if (tag, attribute) in _URL_ATTRIBUTES:
+            url = _URL_TAB_OR_NEWLINE_RE.sub("", strip_xml_forbidden(value).strip(_URL_WHITESPACE))
+            try:
+                parts = urlsplit(url)
+            except ValueError:
+                return None
+            if url and not parts.scheme:
+                counts[tag] += 1
+        return value
+
+    nh3.clean(
+        strip_xml_forbidden(html),
+        tags=BODY_TAGS,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attributes=BODY_ATTRIBUTES,
+        attribute_filter=count,
+        strip_comments=True,
+        link_rel=None,
+    )
+    return RelativeReferences(links=counts["a"], images=counts["img"])

@@ -18,7 +18,7 @@ from feedsvc import db
 from feedsvc.models import Base
 from feedsvc.store import catalog
 from feedsvc.store.tokens import create_token
-from tests.factories import make_catalog
+from tests.factories import BY_OPERATOR, make_catalog
 
 PROBLEM = "application/problem+json"
 # A release as a press office would send it; tests change what they are about.
@@ -49,6 +49,7 @@ def make_token(
         _, secret = create_token(
             session,
             role=role,
+            by=BY_OPERATOR,
             now=app.config["CLOCK"](),
             publisher=owner,
             cities=[city for city in city_rows if city is not None],

@@ -103,7 +103,7 @@ def _head() -> str:
 
 
 @pytest.fixture
-def app_config(database_url: str, clock: FakeClock) -> dict[str, Any]:
+def app_config(database_url: str, clock: FakeClock, tmp_path: Path) -> dict[str, Any]:
     return {
         "TESTING": True,
         "DATABASE_URL": database_url,
@@ -113,6 +113,8 @@ def app_config(database_url: str, clock: FakeClock) -> dict[str, Any]:
         "SECRET_KEY": "test-secret",
         # Re-read change counters on every request (PostgreSQL would trust them for a second).
         "FEED_STATE_TTL": 0.0,
+        # Uploads of the test alone, never in the working tree's instance folder.
+        "MEDIA_PATH": str(tmp_path / "media"),
     }
 
 

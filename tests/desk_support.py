@@ -15,6 +15,7 @@ from werkzeug.test import TestResponse
 from feedsvc import db
 from feedsvc.models import DeskSession
 from feedsvc.store import accounts
+from tests.factories import BY_OPERATOR
 
 PASSWORD = "Rosenheimer Herbstfest 2026"
 ADDRESS = "192.0.2.10"
@@ -43,7 +44,7 @@ def make_user(
             session, email=email, name=name, role=role, city_slugs=cities, password=password
         )
         assert not isinstance(checked, list), checked
-        user = accounts.create_user(session, checked, app.config["CLOCK"]())
+        user = accounts.create_user(session, checked, app.config["CLOCK"](), by=BY_OPERATOR)
         session.commit()
         return user.id
 

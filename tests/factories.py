@@ -12,6 +12,7 @@ from feedsvc.models import Release
 from feedsvc.publishing.input import ReleaseIn, ReleasePatch
 from feedsvc.publishing.values import new_release_fields, update_from_patch
 from feedsvc.store import catalog
+from feedsvc.store.audit import Acting, command_actor
 from feedsvc.store.releases import (
     References,
     create_release,
@@ -117,3 +118,7 @@ def retract(app: Flask, release_id: int) -> str:
         retract_release(db.session(), release, app.config["CLOCK"]())
         db.session().commit()
         return release.guid
+
+
+# Who the audit log names for what the tests set up directly in the store.
+BY_OPERATOR = Acting(command_actor("test-setup"))

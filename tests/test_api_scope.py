@@ -16,7 +16,7 @@ from feedsvc.models import Token
 from feedsvc.store.tokens import revoke_token
 from tests.api_support import RELEASE, bearer, make_token, problem_of, snapshot
 from tests.conftest import FakeClock
-from tests.factories import add_release
+from tests.factories import BY_OPERATOR, add_release
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_a_revoked_token_is_401_everywhere(
     with api.app_context():
         session = db.session()
         for token in session.query(Token).all():
-            revoke_token(token, clock.now)
+            revoke_token(token, clock.now, by=BY_OPERATOR)
         session.commit()
     url = f"/api/v1/releases/{rosenheim_release}"
     for method, target, body in (

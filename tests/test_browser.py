@@ -24,9 +24,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from feedsvc import db
 from feedsvc.store import accounts
+from tests.factories import BY_OPERATOR
+from tests.media_support import camera_jpeg
 
 try:
-    from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+    from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None  # type: ignore[assignment]
 
@@ -175,7 +177,7 @@ def load_all_images(page: Page) -> None:
 
 
 def screenshot(page: Page, name: str, full_page: bool = False) -> None:
-    if os.environ.get("SCREENSHOTS") != "1":
+    if "1" not in (os.environ.get("SCREENSHOTS"), os.environ.get("FEEDSVC_SCREENSHOTS")):
         return
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     load_all_images(page)
@@ -256,7 +258,7 @@ def test_a_press_office_publishes_through_the_form_into_the_city_feed(
             password=password,
         )
         assert not isinstance(editor, list), editor
-        accounts.create_user(session, editor, sample_app.config["CLOCK"]())
+        accounts.create_user(session, editor, sample_app.config["CLOCK"](), by=BY_OPERATOR)
         session.commit()
     errors = console_errors(page)
     page.goto(f"{site}/publish")
@@ -404,3 +406,49 @@ def test_other_spellings_of_a_page_redirect_to_it(site: str, page: Page) -> None
     expect(page.locator("h1")).to_have_text("Pressemitteilungen – Thema Soziales & Familie")
     response = page.goto(f"{site}/cities/atlantis/")
     assert response is not None and response.status == 404
+
+
+def test_a_press_office_uploads_an_image_with_the_form_and_sees_it_on_the_release_page(
+    site: str, sample_app: Flask, page: Page
+) -> None:
+    password = "Brückenfest am Inn 2026"
+    with sample_app.app_context():
+        session = db.session()
+        editor = accounts.check_new_user(
+            session,
+            email="bild@rosenheim.de",
+            name="",
+            role="editor",
+            city_slugs=["rosenheim"],
+            password=password,
+        )
+        assert not isinstance(editor, list), editor
+        accounts.create_user(session, editor, sample_app.config["CLOCK"](), by=BY_OPERATOR)
+        session.commit()
+    errors = console_errors(page)
+    page.goto(f"{site}/publish")
+    page.get_by_label("E-Mail-Adresse", exact=True).fill("bild@rosenheim.de")
+    page.get_by_label("Passwort", exact=True).fill(password)
+    page.get_by_role("button", name="Anmelden", exact=True).click()
+    page.get_by_role("link", name="Neue Pressemitteilung").click()
+    page.get_by_label("Titel").fill("Brückenfest am Inn")
+    page.get_by_label("Text (Pflichtfeld)").fill("<p>Am Samstag feiert Rosenheim die neue Innbrücke.</p>")
+    photo: FilePayload = {"name": "IMG_0815.jpg", "mimeType": "image/jpeg", "buffer": camera_jpeg()}
+    page.get_by_label("oder Bilddatei hochladen").set_input_files(files=[photo])
+    page.get_by_label("Bildunterschrift").fill("Die neue Innbrücke am Abend")
+    page.get_by_label("Bildnachweis").fill("Foto: Stadt Rosenheim")
+    page.get_by_role("button", name="Jetzt veröffentlichen").click()
+    expect(page.locator(".flash")).to_contain_text("Brückenfest am Inn")
+    page.get_by_role("link", name="Brückenfest am Inn", exact=True).click()
+    lead = page.locator("figure.figure--lead img")
+    expect(lead).to_have_attribute("alt", "Die neue Innbrücke am Abend")
+    assert (lead.get_attribute("src") or "").endswith("/page.jpg")
+    # Upright: the phone stored it sideways (EXIF orientation), the page shows it standing.
+    assert lead.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [1440, 2160]
+    if os.environ.get("SCREENSHOTS") == "1":
+        # The form of the release as it is now: the upload in its row, with its caption.
+        page.goto(f"{site}/publish")
+        page.get_by_role("link", name="Bearbeiten").first.click()
+        page.locator(".image-row").first.scroll_into_view_if_needed()
+        screenshot(page, "desk-image-upload")
+    assert errors == []

@@ -344,10 +344,9 @@ def test_merging_press_offices_moves_their_releases_and_tokens(
 # --- retiring ----------------------------------------------------------------------------------------
 
 
-def test_a_retired_city_takes_no_new_releases_but_keeps_its_feed(
+def test_a_retired_city_takes_no_new_releases_and_its_feed_says_where_to_go_on(
     catalog_app: Flask, runner: FlaskCliRunner, client: FlaskClient, tmp_path: Path
 ) -> None:
-    before = entry_ids(feed(client, "/cities/bad-aibling/feed.atom"))
     release_id = add_release(catalog_app, city="bad-aibling", title="Letzte Meldung", minutes_ago=5)
     assert "retired" in ok(runner, "retire", "city", "bad-aibling")
     token = make_token(catalog_app, role="admin", publisher=None)
@@ -358,11 +357,25 @@ def test_a_retired_city_takes_no_new_releases_but_keeps_its_feed(
         f"/api/v1/releases/{release_id}", json={"title": "Letzte Meldung (korrigiert)"}, headers=bearer(token)
     )
     assert patch.status_code == 200, patch.get_data(as_text=True)
-    ended = feed(client, "/cities/bad-aibling/feed.atom")
-    assert entry_ids(ended) >= before
-    assert "Eingestellt am" in ended.feed.subtitle
+    # Its feeds answer with one entry saying so, linking the feeds its releases go on in.
+    for fmt in ("atom", "rss"):
+        ended = feed(client, f"/cities/bad-aibling/feed.{fmt}")
+        assert [entry.title for entry in ended.entries] == ["Dieser Feed wurde eingestellt"], fmt
+        content = ended.entries[0].get("content", [{}])[0].get("value", "") or ended.entries[0].summary
+        assert f"/regions/region-rosenheim/feed.{fmt}" in content, fmt
+    items = json.loads(client.get("/cities/bad-aibling/feed.json").data)["items"]
+    assert [item["title"] for item in items] == ["Dieser Feed wurde eingestellt"]
+    assert "/regions/region-rosenheim/feed.json" in items[0]["content_html"]
+    assert "Eingestellt am" in feed(client, "/cities/bad-aibling/feed.atom").feed.subtitle
+    gone = client.get("/cities/bad-aibling/feed.ninjs.json")
+    assert gone.status_code == 410
+    assert gone.get_json()["successors"] == [
+        "http://feeds.example.test/regions/region-rosenheim/feed.ninjs.json"
+    ]
+    # Its page keeps its releases.
     page = client.get("/cities/bad-aibling").get_data(as_text=True)
     assert "hier erscheinen keine neuen Pressemitteilungen mehr" in page
+    assert "Letzte Meldung (korrigiert)" in page
     # Listed nowhere.
     assert "bad-aibling" not in client.get("/feeds.opml").get_data(as_text=True)
     assert "/cities/bad-aibling" not in client.get("/feeds").get_data(as_text=True)

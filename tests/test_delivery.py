@@ -26,6 +26,7 @@ from feedsvc.cli.worker import settings_of_app
 from feedsvc.db import make_engine
 from feedsvc.migrations import runner as migrations
 from feedsvc.models import DeliveryTarget, OutboxEntry
+from feedsvc.paths import FEED_FORMATS
 from feedsvc.publishing.input import ReleasePatch
 from feedsvc.store import catalog, changes, keys
 from feedsvc.store.changes import micros
@@ -41,9 +42,7 @@ ROSENHEIM_KULTUR = ("", "/cities/rosenheim", "/regions/region-rosenheim", "/topi
 
 
 def feeds_of(*subjects: str) -> list[str]:
-    return sorted(
-        f"{BASE_URL}{subject}/feed.{fmt}" for subject in subjects for fmt in ("atom", "rss", "json")
-    )
+    return sorted(f"{BASE_URL}{subject}/feed.{fmt}" for subject in subjects for fmt in FEED_FORMATS)
 
 
 @pytest.fixture
@@ -127,7 +126,9 @@ def test_caches_are_purged_before_any_hub_is_told(
     assert max(item.at for item in cache.received) < min(item.at for item in hub.received)
     assert report.delivered == {PURGE_TARGET: 1, websub_target(hub.url): 1}
     cycle(delivering, clock)
-    assert len(cache.purges()) == 1 and len(hub.topics()) == 15, "a second cycle sends nothing again"
+    assert len(cache.purges()) == 1 and len(hub.topics()) == 5 * len(FEED_FORMATS), (
+        "a second cycle sends nothing again"
+    )
 
 
 def test_an_embargoed_release_reaches_nobody_before_its_instant(
@@ -153,7 +154,7 @@ def test_an_embargoed_release_reaches_nobody_before_its_instant(
     assert f"release:{release_id}" in cache.purged_keys()
     assert set(cache.purged_keys()) >= set(release_keys(delivering, release_id))
     assert sorted(set(hub.topics())) == feeds_of(*ROSENHEIM_KULTUR)
-    assert len(hub.topics()) == 15, "the publish, the correction and the lift, told as one"
+    assert len(hub.topics()) == 5 * len(FEED_FORMATS), "the publish, the correction and the lift, told as one"
     assert b"Sperrfrist" in delivering.test_client().get("/cities/rosenheim/feed.atom").data
 
 
@@ -175,7 +176,7 @@ def test_a_cache_that_is_down_holds_the_hubs_back_and_a_hub_that_is_down_holds_b
     clock.advance(seconds=1)
     cycle(delivering, clock)
     assert cache.purges() == [(*release_keys(delivering, first), f"release:{first}")]
-    assert len(hub.topics()) == 9
+    assert len(hub.topics()) == 3 * len(FEED_FORMATS)
     hub.failing = True
     second = add_release(delivering, title="Zweite", city="muenchen", minutes_ago=0)
     report = cycle(delivering, clock)
@@ -188,7 +189,9 @@ def test_a_cache_that_is_down_holds_the_hubs_back_and_a_hub_that_is_down_holds_b
     hub.failing = False
     clock.advance(seconds=1)
     cycle(delivering, clock)
-    assert sorted(hub.topics()[9:]) == feeds_of("", "/cities/muenchen", "/regions/muenchen-region")
+    assert sorted(hub.topics()[3 * len(FEED_FORMATS) :]) == feeds_of(
+        "", "/cities/muenchen", "/regions/muenchen-region"
+    )
 
 
 def test_a_catalog_change_shown_in_feeds_reaches_the_hubs_of_those_feeds(
@@ -273,7 +276,9 @@ def test_a_change_that_commits_after_a_later_one_is_still_delivered(
         assert sorted(hub.topics()) == feeds_of("", "/cities/muenchen", "/regions/muenchen-region")
         session.commit()
     cycle(app, clock)
-    assert sorted(hub.topics()[9:]) == feeds_of("/topics/kultur"), "the slow change was not skipped"
+    assert sorted(hub.topics()[3 * len(FEED_FORMATS) :]) == feeds_of("/topics/kultur"), (
+        "the slow change was not skipped"
+    )
 
 
 # --- health and metrics --------------------------------------------------------------------------
@@ -410,7 +415,7 @@ def test_the_worker_and_notify_commands_run_one_cycle(delivering: Flask) -> None
     release_id = add_release(delivering, title="Über die Kommandozeile", minutes_ago=0)
     result = runner.invoke(args=["worker", "--once"])
     assert result.exit_code == 0, result.output
-    assert "told of 9 feed URLs" in result.output
+    assert f"told of {3 * len(FEED_FORMATS)} feed URLs" in result.output
     assert "caches: purged 4 keys (1 changes)" in result.output, release_id
     again = runner.invoke(args=["notify", "--once"])
     assert again.exit_code == 0 and "told of" not in again.output

@@ -15,6 +15,7 @@ Besides the commands: what the pages state about the code (the schema revision
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import shlex
@@ -45,7 +46,7 @@ _VARIABLE = re.compile(r"\$\{?(\w+)\}?")
 _STATUS = re.compile(r"^HTTP/[\d.]+ (\d{3})", re.M)
 # curl options that take a value, and those that do not (-sI is -s -I).
 _WITH_VALUE = {"-H", "--header", "-u", "--user", "-X", "--request", "-d", "--data", "--data-binary"}
-_WITH_VALUE |= {"--data-raw", "-o", "--output", "-w", "--write-out", "-A", "--user-agent"}
+_WITH_VALUE |= {"--data-raw", "-o", "--output", "-w", "--write-out", "-A", "--user-agent", "-F", "--form"}
 _FLAGS = set("isSILvfk")
 
 
@@ -138,11 +139,14 @@ class Request:
     url: str
     headers: dict[str, str]
     body: str | None
+    # `-F name=value` and `-F name=@file` (a file of this repository): a multipart body.
+    form: dict[str, str] = field(default_factory=dict)
 
 
 def curl_request(tokens: list[str], where: str) -> Request:
     method, url, body = "", "", None
     headers: dict[str, str] = {}
+    form: dict[str, str] = {}
     items = iter(tokens[1:])
     for token in items:
         if token in _WITH_VALUE:
@@ -156,6 +160,9 @@ def curl_request(tokens: list[str], where: str) -> Request:
                 method = value
             elif token.startswith(("-d", "--data")):
                 body = value
+            elif token in ("-F", "--form"):
+                name, _, given = value.partition("=")
+                form[name] = given
         elif token.startswith("-") and not token.startswith("--") and set(token[1:]) <= _FLAGS:
             if "I" in token:
                 method = method or "HEAD"
@@ -164,11 +171,23 @@ def curl_request(tokens: list[str], where: str) -> Request:
         else:
             url = token
     assert url.startswith(SERVER), f"{where}: examples run against {SERVER}, not {url}"
-    return Request(method or ("POST" if body is not None else "GET"), url, headers, body)
+    posts = body is not None or bool(form)
+    return Request(method or ("POST" if posts else "GET"), url, headers, body, form)
 
 
 def send(shell: Shell, request: Request) -> TestResponse:
     path, _, query = request.url.removeprefix(SERVER).partition("?")
+    if request.form:
+        # As curl -F sends it: files named `@path` are read from the repository.
+        parts = {
+            name: (io.BytesIO((ROOT / value[1:]).read_bytes()), Path(value[1:]).name)
+            if value.startswith("@")
+            else value
+            for name, value in request.form.items()
+        }
+        return shell.client.open(
+            path, method=request.method, headers=request.headers, data=parts, base_url=SERVER
+        )
     return shell.client.open(
         path or "/",
         method=request.method,

@@ -39,7 +39,7 @@ from feedsvc.models import Release
 from feedsvc.publishing.input import ReleasePatch
 from feedsvc.store.tokens import create_token
 from tests.conftest import BASE_URL, FakeClock
-from tests.factories import add_release, make_catalog, patch_release, retract
+from tests.factories import BY_OPERATOR, add_release, make_catalog, patch_release, retract
 from tests.feed_text import html_reading, shown_summary, shown_text
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -236,7 +236,7 @@ def corpus(app: Flask, client: FlaskClient, clock: FakeClock) -> Corpus:
     make_catalog(app)
     ids = add_corpus(app, clock)
     with app.app_context():
-        _, secret = create_token(db.session(), role="journalist", now=clock.now)
+        _, secret = create_token(db.session(), role="journalist", now=clock.now, by=BY_OPERATOR)
         db.session().commit()
     found = Corpus(app, client, clock, ids, secret, _stored(app))
     for subject in SUBJECTS:

@@ -18,7 +18,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from feedsvc.formats import FORMATS, FeedFormat, render_atom, render_json, render_rss
+from feedsvc.formats import FORMATS, FeedFormat, render_atom, render_json, render_ninjs, render_rss
 from feedsvc.formats.common import ttl_minutes, update_schedule
 from feedsvc.formats.model import Category, Contact, Entry, Feed, Image, Link, Person, Tombstone
 from tests.feed_text import shown_text
@@ -126,10 +126,13 @@ def rss_items(feed: Feed) -> list[etree._Element]:
 
 
 def test_formats_registry() -> None:
-    assert list(FORMATS) == ["atom", "rss", "json"]
+    assert list(FORMATS) == ["atom", "rss", "json", "ninjs.json"]
     assert FORMATS["atom"] == FeedFormat("atom", "application/atom+xml; charset=utf-8", "Atom", render_atom)
     assert FORMATS["rss"] == FeedFormat("rss", "application/rss+xml; charset=utf-8", "RSS", render_rss)
     assert FORMATS["json"] == FeedFormat("json", "application/feed+json", "JSON Feed", render_json)
+    # No registered media type exists for ninjs; feed readers are not offered it (tests/test_ninjs.py).
+    ninjs = FeedFormat("ninjs.json", "application/json", "IPTC ninjs", render_ninjs, for_readers=False)
+    assert FORMATS["ninjs.json"] == ninjs
     for name, fmt in FORMATS.items():
         assert fmt.name == name
         assert isinstance(fmt.render(make_feed()), bytes)

@@ -115,7 +115,8 @@ def test_an_rss_feed_of_a_city_site_becomes_its_releases(
     recycling = imported(sample_app, "ro-2026-0416")
     assert topics_of(recycling) == []
     assert recycling.published_at == datetime(2026, 11, 24, 9, 0, tzinfo=UTC), "no zone: Europe/Berlin"
-    assert recycling.body_html.startswith("Der Wertstoffhof")
+    # A description of plain text becomes a paragraph, as a plain-text body does in the API.
+    assert recycling.body_html.startswith("<p>Der Wertstoffhof")
 
 
 def test_the_imported_releases_are_in_the_citys_feeds_without_a_length_of_0(

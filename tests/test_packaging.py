@@ -64,6 +64,12 @@ def test_a_wheel_installs_loads_the_sample_and_serves(tmp_path: Path) -> None:
     (wheel,) = wheels.glob("feedsvc-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "feedsvc/sample/catalog.json" in names and "feedsvc/sample/releases.json" in names
+    # The publish form's editor is served from the package, never from a CDN.
+    editor = {"feedsvc/static/js/editor.js"} | {
+        f"feedsvc/static/vendor/trix/{name}"
+        for name in ("trix.umd.min.js", "trix.css", "LICENSE", "README.md")
+    }
+    assert editor <= set(names), editor - set(names)
     assert any(name.endswith(".dist-info/licenses/LICENSE") or name.endswith("/LICENSE") for name in names)
 
     # A fresh virtualenv; its dependencies are read from this one's site-packages (offline, fast).

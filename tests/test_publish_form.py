@@ -24,7 +24,7 @@ from feedsvc.store.secret_digest import hash_secret
 from feedsvc.store.tokens import create_token, revoke_token
 from tests.api_support import snapshot
 from tests.conftest import POSTGRES_URL, AppFactory, FakeClock
-from tests.factories import add_release, get_release, make_catalog
+from tests.factories import BY_OPERATOR, add_release, get_release, make_catalog
 
 VALID: dict[str, Any] = {
     "title": "Winterdienst startet",
@@ -59,6 +59,7 @@ def make_token(
         token, secret = create_token(
             session,
             role=role,
+            by=BY_OPERATOR,
             now=app.config["CLOCK"](),
             publisher=publisher,
             cities=rows if publisher else (),
@@ -136,7 +137,7 @@ def test_revoking_the_token_signs_its_users_out(signed_in: FlaskClient, app: Fla
     with app.app_context():
         token = db.session().scalars(select(DeskSession)).one().token
         assert token is not None
-        revoke_token(token, clock())
+        revoke_token(token, clock(), by=BY_OPERATOR)
         db.session().commit()
     assert doc_of(signed_in.get("/publish")).cssselect("input#f-token")
     assert signed_in.get("/publish/new").status_code == 303

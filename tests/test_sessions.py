@@ -27,7 +27,7 @@ from tests.desk_support import (
     sign_in,
     text_of,
 )
-from tests.factories import make_catalog
+from tests.factories import BY_OPERATOR, make_catalog
 
 NEW_PASSWORD = "Wendelstein im Nebel 1838"
 
@@ -132,7 +132,7 @@ def test_deactivating_a_user_ends_its_sessions_at_once(
     with app.app_context():
         user = db.session().get(User, user_id)
         assert user is not None
-        accounts.deactivate_user(db.session(), user, clock())
+        accounts.deactivate_user(db.session(), user, clock(), by=BY_OPERATOR)
         db.session().commit()
     assert session_rows(app) == []
     assert not is_signed_in(client)
@@ -158,7 +158,7 @@ def test_revoking_a_token_ends_the_sessions_signed_in_with_it(
 ) -> None:
     make_catalog(app)
     with app.app_context():
-        token, secret = create_token(db.session(), role="admin", now=clock())
+        token, secret = create_token(db.session(), role="admin", now=clock(), by=BY_OPERATOR)
         db.session().commit()
         token_id = token.id
     response = post(client, "/publish/sign-in", {"token": secret})
@@ -168,7 +168,7 @@ def test_revoking_a_token_ends_the_sessions_signed_in_with_it(
     with app.app_context():
         found = db.session().get(Token, token_id)
         assert found is not None
-        revoke_token(found, clock())
+        revoke_token(found, clock(), by=BY_OPERATOR)
         db.session().commit()
     assert session_rows(app) == []
     assert not is_signed_in(client)

@@ -24,7 +24,7 @@ from feedsvc.store import accounts
 from feedsvc.store.secret_digest import hash_secret
 from tests.conftest import BASE_URL, AppFactory, FakeClock
 from tests.desk_support import doc_of, is_signed_in, make_user, post, session_rows, text_of
-from tests.factories import make_catalog
+from tests.factories import BY_OPERATOR, make_catalog
 
 ANNA = "anna@rosenheim.de"
 SENDER = "Pressebereich <presse@feeds.example.test>"
@@ -153,7 +153,7 @@ def test_a_deactivated_user_gets_no_link_and_an_old_one_no_longer_signs_in(
     with linked_app.app_context():
         user = accounts.user_by_email(db.session(), ANNA)
         assert user is not None
-        accounts.deactivate_user(db.session(), user, clock())
+        accounts.deactivate_user(db.session(), user, clock(), by=BY_OPERATOR)
         db.session().commit()
     assert use(client, path).status_code == 410
     assert request_link(client).status_code == 303

@@ -17,7 +17,7 @@ from feedsvc import db
 from feedsvc.publishing.input import ReleasePatch
 from feedsvc.store.tokens import create_token
 from tests.conftest import FakeClock
-from tests.factories import add_release, make_catalog, patch_release, retract
+from tests.factories import BY_OPERATOR, add_release, make_catalog, patch_release, retract
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 TOMBSTONE = "{http://purl.org/atompub/tombstones/1.0}deleted-entry"
@@ -116,7 +116,7 @@ def test_a_correction_note_leads_the_entry_with_its_date(
 
 def _token(app: Flask, role: str) -> str:
     with app.app_context():
-        _, secret = create_token(db.session(), role=role, now=app.config["CLOCK"]())
+        _, secret = create_token(db.session(), role=role, now=app.config["CLOCK"](), by=BY_OPERATOR)
         db.session().commit()
         return secret
 

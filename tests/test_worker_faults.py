@@ -36,6 +36,7 @@ from feedsvc import db
 from feedsvc.config import system_clock
 from feedsvc.db import make_engine
 from feedsvc.models import DeliveryTarget, Release
+from feedsvc.paths import FEED_FORMATS
 from feedsvc.store import keys
 from feedsvc.worker.websub import feed_urls
 from tests.api_support import make_token
@@ -224,7 +225,7 @@ def test_a_worker_killed_with_sigkill_is_restarted_by_serve_and_catches_up(
         first = int(server.wait_for(started, 30).group(1))
         status, _ = publish(base, secret, {"title": "Vorher", "body": "<p>Vorher.</p>", "city": "rosenheim"})
         assert status == 201
-        wait_until(lambda: len(hub.topics()) == 9, 30, "the first release told")
+        wait_until(lambda: len(hub.topics()) == 3 * len(FEED_FORMATS), 30, "the first release told")
         os.kill(first, signal.SIGKILL)
         record = {"title": "Nachher", "body": "<p>Nachher.</p>", "city": "rosenheim", "topics": ["kultur"]}
         status, _ = publish(base, secret, record)
@@ -232,9 +233,9 @@ def test_a_worker_killed_with_sigkill_is_restarted_by_serve_and_catches_up(
         server.wait_for(rf"delivery worker \(pid {first}\) exited .*killed by signal 9", 30)
         second = int(server.wait_for(started, 30, count=2).group(1))
         assert second != first
-        wait_until(lambda: len(hub.topics()) == 24, 30, "the restarted worker catches up")
-        assert f"{BASE_URL}/topics/kultur/feed.atom" in hub.topics()[9:]
-        assert len(set(hub.topics()[9:])) == 15
+        wait_until(lambda: len(hub.topics()) == 8 * len(FEED_FORMATS), 30, "the restarted worker catches up")
+        assert f"{BASE_URL}/topics/kultur/feed.atom" in hub.topics()[3 * len(FEED_FORMATS) :]
+        assert len(set(hub.topics()[3 * len(FEED_FORMATS) :])) == 5 * len(FEED_FORMATS)
         assert server.process.poll() is None
         with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
             assert json.loads(response.read())["delivery"]["lag_seconds"] < 30
@@ -285,7 +286,7 @@ def test_the_worker_waits_out_a_postgresql_outage_and_resumes_without_a_restart(
 
             wait_until(worker_ready, 30, "the worker starts")
             add_release(app, title="Vor dem Ausfall", minutes_ago=0)
-            wait_until(lambda: len(hub.topics()) == 9, 30, "told before the outage")
+            wait_until(lambda: len(hub.topics()) == 3 * len(FEED_FORMATS), 30, "told before the outage")
             hub.failing = True
             add_release(app, title="Unterwegs", topics=("kultur",), minutes_ago=0)
             wait_until(lambda: hub.refused >= 1, 30, "the hub refuses")
@@ -296,11 +297,14 @@ def test_the_worker_waits_out_a_postgresql_outage_and_resumes_without_a_restart(
             hub.failing = False
             own_postgres.start()
             wait_until(
-                lambda: len(hub.topics()) == 24, 60, "what was pending is told once the database is back"
+                lambda: len(hub.topics()) == 8 * len(FEED_FORMATS),
+                60,
+                "what was pending is told once the database is back",
             )
             add_release(app, title="Nach dem Ausfall", city="muenchen", minutes_ago=0)
-            wait_until(lambda: len(hub.topics()) == 33, 30, "a change after the outage is told")
-            assert f"{BASE_URL}/cities/muenchen/feed.atom" in hub.topics()[24:]
+            told = 11 * len(FEED_FORMATS)
+            wait_until(lambda: len(hub.topics()) == told, 30, "a change after the outage is told")
+            assert f"{BASE_URL}/cities/muenchen/feed.atom" in hub.topics()[8 * len(FEED_FORMATS) :]
             assert worker.process.poll() is None, "the same worker, never restarted"
             assert "database available again" in worker.output()
             assert "Traceback" not in worker.output(), worker.output()

@@ -9,21 +9,25 @@ from __future__ import annotations
 from flask import Flask
 
 from feedsvc.cli import (
+    audit,
     catalog,
     config,
     data,
     database,
     feed_sources,
+    mail_subscribers,
     municipalities,
     serve,
     tokens,
     users,
+    webhooks,
     worker,
 )
 
 
 def init_app(app: Flask) -> None:
     for command in (
+        audit.audit_command,
         catalog.catalog_group,
         config.check_config,
         database.init_db,
@@ -31,6 +35,7 @@ def init_app(app: Flask) -> None:
         data.load_sample,
         data.import_file,
         feed_sources.feed_sources_group,
+        mail_subscribers.mail_subscribers_group,
         municipalities.import_municipalities,
         serve.serve,
         tokens.create_token_command,
@@ -40,6 +45,7 @@ def init_app(app: Flask) -> None:
         users.list_users_command,
         users.deactivate_user_command,
         users.set_password_command,
+        webhooks.webhooks_group,
         worker.worker_command,
         worker.notify_command,
     ):

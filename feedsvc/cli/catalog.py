@@ -37,6 +37,7 @@ from feedsvc.publishing.catalog_changes import (
 )
 from feedsvc.publishing.input import field_errors
 from feedsvc.store import catalog, catalog_history
+from feedsvc.store.audit import Acting, command_actor
 from feedsvc.store.catalog_history import Entry, name_of
 
 KINDS = ("region", "city", "topic", "publisher")
@@ -253,7 +254,9 @@ def retire_command(kind: str, key: str) -> None:
 
 def _changes() -> CatalogChanges:
     upgrade_schema()
-    return CatalogChanges(db.session(), now=current_app.config["CLOCK"]())
+    return CatalogChanges(
+        db.session(), now=current_app.config["CLOCK"](), by=Acting(command_actor("catalog"))
+    )
 
 
 def _key(kind: str, given: str) -> Key:

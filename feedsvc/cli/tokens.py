@@ -13,7 +13,10 @@ from feedsvc import db
 from feedsvc.models import Publisher, Token
 from feedsvc.publishing.writers import office_name_problem
 from feedsvc.store import catalog
+from feedsvc.store.audit import Acting, command_actor
 from feedsvc.store.tokens import create_publisher_token, create_token, revoke_token, token_by_id, tokens
+
+_BY_CREATE = Acting(command_actor("create-token"))
 
 
 @click.command("create-token")
@@ -37,7 +40,8 @@ def create_token_command(
     if admin or journalist:
         if cities:
             _fail("--city goes with --publisher only")
-        token, secret = create_token(session, role="admin" if admin else "journalist", now=now, label=label)
+        role = "admin" if admin else "journalist"
+        token, secret = create_token(session, role=role, now=now, label=label, by=_BY_CREATE)
     else:
         assert publisher is not None
         publisher = " ".join(publisher.split())
@@ -59,7 +63,7 @@ def create_token_command(
         if (problem := office_name_problem(session, publisher)) is not None:
             _fail(problem)
         token, secret = create_publisher_token(
-            session, office_name=publisher, cities=city_rows, now=now, label=label
+            session, office_name=publisher, cities=city_rows, now=now, label=label, by=_BY_CREATE
         )
     session.commit()
     click.echo(f"token {token.id} ({token.role}) created; its secret is shown only now:", err=True)
@@ -79,7 +83,7 @@ def revoke_token_command(token_id: int) -> None:
     if not token.is_active:
         click.echo(f"token {token_id} was already revoked")
         return
-    revoke_token(token, current_app.config["CLOCK"]())
+    revoke_token(token, current_app.config["CLOCK"](), by=Acting(command_actor("revoke-token")))
     session.commit()
     click.echo(f"token {token_id} revoked")
 

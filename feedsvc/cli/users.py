@@ -22,6 +22,7 @@ from feedsvc import db
 from feedsvc.models import User
 from feedsvc.store import accounts
 from feedsvc.store.accounts import Invalid, Problem
+from feedsvc.store.audit import Acting, command_actor
 
 MESSAGES = {
     Problem.EMAIL_MISSING: "--email is empty",
@@ -95,7 +96,12 @@ def create_user_command(
     password = _read_password(password_stdin)
     if (problem := accounts.check_password(password)) is not None:
         _fail(_message(Invalid("password", problem)))
-    user = accounts.create_user(session, replace(checked, password=password), current_app.config["CLOCK"]())
+    user = accounts.create_user(
+        session,
+        replace(checked, password=password),
+        current_app.config["CLOCK"](),
+        by=Acting(command_actor("create-user")),
+    )
     try:
         session.commit()
     except IntegrityError:  # the same address, created meanwhile
@@ -126,7 +132,9 @@ def deactivate_user_command(email: str) -> None:
     if not user.is_active:
         click.echo(f"user {user.email} was already deactivated")
         return
-    accounts.deactivate_user(session, user, current_app.config["CLOCK"]())
+    accounts.deactivate_user(
+        session, user, current_app.config["CLOCK"](), by=Acting(command_actor("deactivate-user"))
+    )
     session.commit()
     click.echo(f"user {user.email} deactivated and signed out")
 
@@ -142,6 +150,8 @@ def set_password_command(email: str, password_stdin: bool) -> None:
     password = _read_password(password_stdin)
     if (problem := accounts.check_password(password)) is not None:
         _fail(_message(Invalid("password", problem)))
-    accounts.set_password(session, user, password)
+    accounts.set_password(
+        session, user, password, current_app.config["CLOCK"](), by=Acting(command_actor("set-password"))
+    )
     session.commit()
     click.echo(f"password of {user.email} set; every session of the user has ended")

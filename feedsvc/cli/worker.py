@@ -8,16 +8,18 @@ import logging
 import signal
 import sys
 import threading
+from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from feedsvc import db
+from feedsvc import db, smtp
 from feedsvc.cli.config import require_base_url
 from feedsvc.store.changes import micros
 from feedsvc.store.outbox import PURGE_TARGET
-from feedsvc.worker import delivery, pulling
+from feedsvc.worker import delivery, pulling, webhooks
+from feedsvc.worker import mail as mailing
 
 
 def settings_of_app() -> delivery.Settings:
@@ -27,7 +29,53 @@ def settings_of_app() -> delivery.Settings:
         hubs=tuple(config["HUB_URLS"]),
         cache_urls=tuple(config["CACHE_PURGE_URLS"]),
         batch=config["DELIVERY_BATCH"],
+        mail=mail_settings_of_app() is not None,
     )
+
+
+def mail_settings_of_app() -> mailing.Settings | None:
+    """E-mail alerts' settings; None without a mail server or base URL (no alerts then)."""
+    config = current_app.config
+    server = smtp.settings_from(config)
+    if server is None or not config["BASE_URL"]:
+        return None
+    return mailing.Settings(
+        smtp=server,
+        base_url=config["BASE_URL"],
+        site_name=config["SITE_NAME"],
+        per_minute=config["MAIL_PER_MINUTE"],
+        digest_hour=config["MAIL_DIGEST_HOUR"],
+        sign_up_window=timedelta(seconds=config["MAIL_SIGN_UP_WINDOW"]),
+        keep_sent=timedelta(days=config["MAIL_KEEP_SENT_DAYS"]),
+    )
+
+
+def _echo_mail(report: mailing.SendReport) -> None:
+    # Counts only: addresses never go into the worker's output.
+    if report.sent or report.digests or report.dropped:
+        click.echo(f"mail: {report.sent} sent, {report.digests} digests due, {report.dropped} dropped")
+    if report.error:
+        click.echo(f"mail: {report.failed} not sent, will retry: {report.error}", err=True)
+
+
+def webhook_settings_of_app() -> webhooks.Settings:
+    config = current_app.config
+    return webhooks.Settings(
+        base_url=config["BASE_URL"],
+        disable_after_s=config["WEBHOOK_DISABLE_AFTER"],
+        mail=smtp.settings_from(config),
+    )
+
+
+def _echo_webhooks(attempts: list[webhooks.Attempt]) -> None:
+    for attempt in attempts:
+        what = f"webhook {attempt.endpoint_id}: {attempt.event_type} {attempt.message_id}"
+        if attempt.ok:
+            click.echo(f"{what}: delivered (HTTP {attempt.status})")
+        else:
+            click.echo(f"{what}: failed, next try in {attempt.retry_in_s:.0f} s: {attempt.error}", err=True)
+        if attempt.disabled:
+            click.echo(f"webhook {attempt.endpoint_id}: disabled after failing too long", err=True)
 
 
 def pull_settings_of_app() -> pulling.Settings:
@@ -50,6 +98,12 @@ def _echo(report: delivery.CycleReport) -> None:
             click.echo(f"{name.split(':', 1)[1]}: told of {len(told)} feed URLs")
     for name, error in report.failed.items():
         click.echo(f"{name}: failed, will retry: {error}", err=True)
+    if report.webhooks.deliveries:
+        click.echo(
+            f"webhooks: {report.webhooks.deliveries} deliveries from {report.webhooks.entries} changes"
+        )
+    if report.webhooks.error:
+        click.echo(f"webhooks: failed, will retry: {report.webhooks.error}", err=True)
 
 
 @click.command("worker")
@@ -62,8 +116,8 @@ def _echo(report: delivery.CycleReport) -> None:
     help="Seconds between looks at the outbox [default: FEEDSVC_DELIVERY_INTERVAL, 1].",
 )
 def worker_command(once: bool, interval: float | None) -> None:
-    """Deliver every change: purge the caches, then tell the WebSub hubs, in order; and pull
-    the feed sources that are due."""
+    """Deliver every change: purge the caches, then tell the WebSub hubs, in order; send the
+    newsrooms' webhooks and the e-mail alerts; and pull the feed sources that are due."""
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s [delivery] %(levelname)s %(message)s"
     )
@@ -81,6 +135,10 @@ def worker_command(once: bool, interval: float | None) -> None:
         _echo(delivery.run_cycle(session, settings, micros(clock())))
         _echo_pulls(pulling.pull_due(session, pull_settings, clock))
         session.close()
+        _echo_webhooks(webhooks.send_due(db.engine(), webhook_settings_of_app(), clock))
+        if (mail_settings := mail_settings_of_app()) is not None:
+            _echo_mail(mailing.send_round(db.session(), mail_settings, clock()))
+            db.session().close()
         return
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -94,6 +152,26 @@ def worker_command(once: bool, interval: float | None) -> None:
         daemon=True,
     )
     puller.start()
+    # Webhooks go out beside delivery too: a slow newsroom holds up nobody else.
+    sender = threading.Thread(
+        target=webhooks.run,
+        args=(db.engine(), webhook_settings_of_app(), clock),
+        kwargs={"stop": stop, "on_round": _echo_webhooks},
+        name="webhooks",
+        daemon=True,
+    )
+    sender.start()
+    # E-mail alerts too: a slow mail server holds up nobody else.
+    mailer = None
+    if (mail_settings := mail_settings_of_app()) is not None:
+        mailer = threading.Thread(
+            target=mailing.run,
+            args=(db.engine(), mail_settings, clock),
+            kwargs={"stop": stop, "on_round": _echo_mail},
+            name="mail",
+            daemon=True,
+        )
+        mailer.start()
     try:
         delivery.run(
             db.engine(),
@@ -107,6 +185,9 @@ def worker_command(once: bool, interval: float | None) -> None:
         stop.set()
         # A fetch under way ends within its timeout; the thread is a daemon, so exiting never waits longer.
         puller.join(timeout=1.0)
+        sender.join(timeout=1.0)
+        if mailer is not None:
+            mailer.join(timeout=1.0)
 
 
 notify_command = click.Command(

@@ -24,7 +24,9 @@ tests/test_feed_writers.py:
   and tombstones come from `extensions`, with namespaces declared once on the root.
 - one `FeedGenerator` per render and format.
 - categories carry term and scheme only (no label), so Atom and RSS agree.
-- RSS has one `<enclosure>`; feedgen picks the last image, `_Entry.rss_entry` the first.
+- RSS has one `<enclosure>`; feedgen picks the last enclosure, `_Entry.rss_entry` the first:
+  the lead image, or the first attachment of a release without images (every image and
+  attachment is in Media RSS `media:content` besides).
   Its `length` is required: 0 when unknown, as the RSS Advisory Board asks; Atom and
   Media RSS leave an unknown length out.
 - `generator('')` and `docs('')` suppress `<generator>` and `<docs>`.
@@ -84,7 +86,7 @@ class _Entry(FeedEntry):  # type: ignore[misc]  # feedgen is untyped
 
     def rss_entry(self, extensions: bool = True) -> etree._Element:
         element: etree._Element = super().rss_entry(extensions=extensions)
-        # feedgen keeps the last enclosure; the first image is the lead image.
+        # feedgen keeps the last enclosure; the first (the lead image) is the one to keep.
         enclosures = [link for link in self.link() or [] if link.get("rel") == "enclosure"]
         enclosure = element.find("enclosure")
         if enclosure is not None and enclosures:
@@ -123,6 +125,11 @@ def _add_entry(fg: FeedGenerator, entry: Entry, feed: Feed, fmt: XmlFormat) -> N
     for image in entry.images:
         length = {"length": str(image.length)} if image.length else {}
         fe.link(href=image.url, rel="enclosure", type=image.type, **length)
+    # Then the documents: RSS's one <enclosure> is the first of all, the lead image if any.
+    for attachment in entry.attachments:
+        length = {"length": str(attachment.length)} if attachment.length else {}
+        title = {"title": attachment.title} if attachment.title else {}
+        fe.link(href=attachment.url, rel="enclosure", type=attachment.type, **length, **title)
     if entry.source_url:
         # Atom only: RSS <source> names the channel an item came from, <comments> a page
         # for comments; the source is a link of the content's closing lines there.

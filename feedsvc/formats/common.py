@@ -18,7 +18,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from feedsvc.formats.model import Contact, Entry, Image
+from feedsvc.formats.model import Attachment, Contact, Entry, Image
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -124,12 +124,34 @@ def source_html(url: str) -> str:
     return f'<p class="source">Quelle: <a href="{_attribute(url)}">{html_escaped(url)}</a></p>'
 
 
+def file_size_label(length: int) -> str:
+    """A size in bytes as German readers expect it: "850 kB", "1,2 MB" (decimal units)."""
+    if length < 1000:
+        return f"{length} Byte"
+    if length < 1_000_000:
+        return f"{round(length / 1000)} kB"
+    megabytes = length / 1_000_000
+    shown = f"{megabytes:.1f}".removesuffix(".0") if megabytes < 100 else f"{round(megabytes)}"
+    return f"{shown.replace('.', ',')} MB"
+
+
+def attachment_html(attachment: Attachment) -> str:
+    """A document of the release as a closing line: its title linked, its type and size."""
+    title = html_escaped(attachment.title or "Dokument")
+    facts = ["PDF" if attachment.type == "application/pdf" else html_escaped(attachment.type)]
+    if attachment.length:
+        facts.append(file_size_label(attachment.length))
+    link = f'<a href="{_attribute(attachment.url)}">{title}</a>'
+    return f'<p class="attachment">Anhang: {link} ({", ".join(facts)})</p>'
+
+
 def entry_content_html(entry: Entry) -> str:
     """The HTML body as every format carries it, built here once.
 
     An embargo notice comes first (it decides whether the text may be used at all), then a
     correction notice, the lead image (unless the body shows it already), the release body,
-    and at the end the press contact and the release on the press office's site.
+    its documents (attachments), and at the end the press contact and the release on the
+    press office's site.
     """
     parts: list[str] = []
     if entry.embargoed_until is not None:
@@ -139,6 +161,7 @@ def entry_content_html(entry: Entry) -> str:
     if entry.images and not _shows_image(entry.content_html, entry.images[0]):
         parts.append(lead_image_html(entry.images[0]))
     parts.append(entry.content_html)
+    parts.extend(attachment_html(attachment) for attachment in entry.attachments)
     if entry.contact is not None:
         parts.append(contact_html(entry.contact))
     if entry.source_url:

@@ -15,9 +15,10 @@ Feed level (what feedgen's RSS drops or lacks):
 - every namespace declared once on the root element.
 
 Entry level: Media RSS `media:content` with `media:description` (`type="html"`, escaped)
-and `media:credit` for every image, RSS `<dc:creator>` (the one author element of an item),
-Atom `title`/`summary` types as at feed level, and Atom entry `xml:lang` when it differs
-from the feed.
+and `media:credit` for every image (its width and height where known), `media:content`
+`medium="document"` with `media:title` for every attachment, RSS `<dc:creator>` (the one
+author element of an item), Atom `title`/`summary` types as at feed level, and Atom entry
+`xml:lang` when it differs from the feed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Literal
 from lxml import etree
 
 from feedsvc.formats.common import html_escaped, needs_html, rfc3339, update_schedule
-from feedsvc.formats.model import Entry, Feed, Image
+from feedsvc.formats.model import Attachment, Entry, Feed, Image
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
@@ -55,8 +56,8 @@ def _sub(parent: etree._Element, ns: str, tag: str, text: str | None = None, **a
     return element
 
 
-def _has_images(feed: Feed) -> bool:
-    return any(entry.images for entry in feed.entries)
+def _has_media(feed: Feed) -> bool:
+    return any(entry.images or entry.attachments for entry in feed.entries)
 
 
 def atom_text(parent: etree._Element, tag: str, text: str) -> None:
@@ -100,7 +101,7 @@ class FeedsvcFeedExtension:
         ns: dict[str, str] = {}
         if self._format == "rss" and feed.entries:
             ns["dc"] = DC_NS
-        if _has_images(feed):
+        if _has_media(feed):
             ns["media"] = MEDIA_NS
         if self._format == "rss" and feed.update_seconds is not None:
             ns["sy"] = SY_NS
@@ -123,13 +124,15 @@ class FeedsvcFeedExtension:
         atom_text(feed_element, "subtitle", self.feed.subtitle)
         self._history(feed_element)
         for tombstone in self.feed.tombstones:
-            _sub(
+            deleted = _sub(
                 feed_element,
                 AT_NS,
                 "deleted-entry",
                 ref=tombstone.ref,
                 when=rfc3339(tombstone.when, "Tombstone.when"),
             )
+            if tombstone.comment:
+                _sub(deleted, AT_NS, "comment", tombstone.comment)
         return feed_element
 
     def extend_rss(self, rss_element: etree._Element) -> etree._Element:
@@ -152,12 +155,24 @@ def _media_content(parent: etree._Element, image: Image) -> None:
     if image.length:  # fileSize must be positive: left out when unknown
         content.set("fileSize", str(image.length))
     content.set("medium", "image")
+    if image.width and image.height:
+        content.set("width", str(image.width))
+        content.set("height", str(image.height))
     if image.caption:
         # type="html", escaped: readers that render a description as HTML whatever its type
         # still show the caption as text, and those that follow the type do anyway.
         _sub(content, MEDIA_NS, "description", html_escaped(image.caption), type="html")
     if image.credit:
         _sub(content, MEDIA_NS, "credit", image.credit)  # plain text, as Media RSS defines it
+
+
+def _media_document(parent: etree._Element, attachment: Attachment) -> None:
+    content = _sub(parent, MEDIA_NS, "content", url=attachment.url, type=attachment.type)
+    if attachment.length:
+        content.set("fileSize", str(attachment.length))
+    content.set("medium", "document")
+    if attachment.title:
+        _sub(content, MEDIA_NS, "title", attachment.title)  # plain text by default
 
 
 class FeedsvcEntryExtension:
@@ -188,6 +203,8 @@ class FeedsvcEntryExtension:
         atom_text(entry_element, "summary", entry.summary)
         for image in entry.images:
             _media_content(entry_element, image)
+        for attachment in entry.attachments:
+            _media_document(entry_element, attachment)
         return entry_element
 
     def extend_rss(self, item_element: etree._Element) -> etree._Element:
@@ -197,4 +214,6 @@ class FeedsvcEntryExtension:
         _sub(item_element, DC_NS, "creator", entry.author.name)
         for image in entry.images:
             _media_content(item_element, image)
+        for attachment in entry.attachments:
+            _media_document(item_element, attachment)
         return item_element

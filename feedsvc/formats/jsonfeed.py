@@ -7,8 +7,8 @@ Mapping beyond the obvious fields:
 - Atom `icon` (small, square) → `favicon`; Atom `logo` (large) → `icon`.
 - `rel=hub` links → `hubs` (type WebSub); `rel=next` → `next_url`. Other paging links and
   tombstones have no JSON Feed equivalent and are left out.
-- Images → `attachments` (`size_in_bytes` only when known) and `image` (the first one),
-  plus the `_media` extension carrying caption and credit.
+- Images, then documents (PDFs) → `attachments` (`size_in_bytes` only when known); the
+  first image → `image`; the `_media` extension carries the images' caption and credit.
 - The release on the press office's site → `external_url`.
 - The `_feedsvc` extension: the press contact (`contact`: name, email, phone) and, in
   journalist feeds, `embargoed` and `embargoed_until`.
@@ -46,6 +46,15 @@ def _contact(contact: Contact) -> dict[str, str]:
     return data
 
 
+def _attachment(url: str, media_type: str, length: int | None, title: str) -> dict[str, Any]:
+    attachment: dict[str, Any] = {"url": url, "mime_type": media_type}
+    if length:
+        attachment["size_in_bytes"] = length
+    if title:
+        attachment["title"] = title
+    return attachment
+
+
 def _item(entry: Entry) -> dict[str, Any]:
     item: dict[str, Any] = {"id": entry.id, "url": entry.link}
     if entry.source_url:
@@ -64,16 +73,11 @@ def _item(entry: Entry) -> dict[str, Any]:
         item["tags"] = tags
     if entry.language:
         item["language"] = entry.language
-    if entry.images:
-        attachments: list[dict[str, Any]] = []
-        for image in entry.images:
-            attachment: dict[str, Any] = {"url": image.url, "mime_type": image.type}
-            if image.length:
-                attachment["size_in_bytes"] = image.length
-            if image.caption:
-                attachment["title"] = image.caption
-            attachments.append(attachment)
+    attachments = [_attachment(image.url, image.type, image.length, image.caption) for image in entry.images]
+    attachments += [_attachment(each.url, each.type, each.length, each.title) for each in entry.attachments]
+    if attachments:
         item["attachments"] = attachments
+    if entry.images:
         item["_media"] = [
             {"url": image.url, "caption": image.caption, "credit": image.credit} for image in entry.images
         ]

@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 from feedsvc.db import begin_writing
 from feedsvc.models import City, Publisher, Region, Topic
 from feedsvc.publishing.input import FieldError, PlainText, Slug, is_slug
-from feedsvc.store import catalog, catalog_history
+from feedsvc.store import audit, catalog, catalog_history
+from feedsvc.store.audit import Acting
 from feedsvc.store.catalog_history import KINDS, Entry, name_of
 
 # How each kind is called in messages.
@@ -199,23 +200,10 @@ Key = str | int
 
 
 @dataclass(frozen=True)
-class CatalogChanges:
-    """The changes of the catalog on `session`, at `now`, each in a transaction of its own."""
+class CatalogLookup:
+    """Finding catalog entries on `session` by what people call them."""
 
     session: Session
-    now: datetime
-
-    def add(self, kind: str, data: _Input) -> Outcome:
-        return self._in_transaction(lambda: self._add(kind, data))
-
-    def change(self, kind: str, key: Key, data: _Change) -> Outcome:
-        return self._in_transaction(lambda: self._change(kind, key, data))
-
-    def merge(self, kind: str, key: Key, into: Key) -> Outcome:
-        return self._in_transaction(lambda: self._merge(kind, key, into))
-
-    def retire(self, kind: str, key: Key) -> Outcome:
-        return self._in_transaction(lambda: self._retire(kind, key))
 
     def find(self, kind: str, key: Key) -> Entry | CatalogRefused:
         """The current entry `key` (a slug; a press office's name or id) names, else why not:
@@ -237,6 +225,35 @@ class CatalogChanges:
         if entry is None:
             return CatalogRefused(Problem.UNKNOWN, f"no {noun} '{key}'{self._closest(kind, str(key))}")
         return entry
+
+    def _closest(self, kind: str, name: str) -> str:
+        """A hint at the current name closest to one that names nothing: "; did you mean 'x'?"."""
+        model = KINDS[kind]
+        rows = self.session.scalars(select(model).where(model.retired_at.is_(None)))
+        names = [name_of(cast(Entry, each)) for each in rows]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        return f"; did you mean '{close[0]}'?" if close else ""
+
+
+@dataclass(frozen=True)
+class CatalogChanges(CatalogLookup):
+    """The changes of the catalog on `session`, at `now`, by `by`, each in a transaction of
+    its own and with one entry in the audit log."""
+
+    now: datetime
+    by: Acting
+
+    def add(self, kind: str, data: _Input) -> Outcome:
+        return self._in_transaction("add", kind, lambda: self._add(kind, data))
+
+    def change(self, kind: str, key: Key, data: _Change) -> Outcome:
+        return self._in_transaction("edit", kind, lambda: self._change(kind, key, data), key)
+
+    def merge(self, kind: str, key: Key, into: Key) -> Outcome:
+        return self._in_transaction("merge", kind, lambda: self._merge(kind, key, into), key)
+
+    def retire(self, kind: str, key: Key) -> Outcome:
+        return self._in_transaction("retire", kind, lambda: self._retire(kind, key), key)
 
     # --- one attempt of each change ------------------------------------------------------------
 
@@ -420,14 +437,6 @@ class CatalogChanges:
                 found.append(city)
         return found
 
-    def _closest(self, kind: str, name: str) -> str:
-        """A hint at the current name closest to one that names nothing: "; did you mean 'x'?"."""
-        model = KINDS[kind]
-        rows = self.session.scalars(select(model).where(model.retired_at.is_(None)))
-        names = [name_of(cast(Entry, each)) for each in rows]
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-        return f"; did you mean '{close[0]}'?" if close else ""
-
     def _other_kind(self, kind: str, name: Key) -> str | None:
         """Why a merge named no entry: "'x' is a topic, not a city", if it is one."""
         if not isinstance(name, str) or not is_slug(name):
@@ -442,11 +451,18 @@ class CatalogChanges:
 
     # --- transactions -----------------------------------------------------------------------------
 
-    def _in_transaction(self, change: Callable[[], Outcome]) -> Outcome:
+    def _in_transaction(
+        self, operation: str, kind: str, change: Callable[[], Outcome], key: Key | None = None
+    ) -> Outcome:
         begin_writing(self.session)
         try:
             outcome = change()
             if isinstance(outcome, Changed):
+                detail = {"operation": operation, "kind": kind, "name": name_of(outcome.entry)}
+                if key is not None:
+                    detail["key"] = str(key)
+                subject = audit.Subject(kind, outcome.entry.id)
+                audit.record_by(self.session, self.by, self.now, "catalog.changed", subject, detail)
                 self.session.commit()
                 return outcome
         except IntegrityError:

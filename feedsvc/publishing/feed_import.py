@@ -50,7 +50,7 @@ from feedsvc.publishing.input import ImportRecord, field_errors, is_slug
 from feedsvc.publishing.service import Effect, Publishing, Refused
 from feedsvc.publishing.writers import ImportWriter
 from feedsvc.store import catalog
-from feedsvc.text import HtmlTooDeep, sanitize_html, slugify_de
+from feedsvc.text import HtmlTooDeep, clean_body, slugify_de
 
 # What a release takes at most (`publishing.input`): more images than this are left out.
 MAX_IMAGES = 20
@@ -193,9 +193,11 @@ def import_feed(
     tag_authority: str,
     mapping_origin: str = "the topic mapping",
     progress: Callable[[], None] = lambda: None,
+    source: str = "feedsvc import",
 ) -> FeedReport:
     """Publishes the items of `feed` for `city`, for the press office named `publisher`
-    (None: the city's own), in the caller's transaction (begun with `db.begin_writing`)."""
+    (None: the city's own), in the caller's transaction (begun with `db.begin_writing`).
+    `source` is what the audit log names as the writer."""
     if catalog.city_by_slug(session, city) is None:
         raise ImportFailed([f"unknown city '{city}'"])
     unknown = mapping.unknown_topics(session, mapping_origin)
@@ -203,7 +205,7 @@ def import_feed(
         raise ImportFailed(unknown)
     matcher = _TopicMatcher(mapping, catalog.topics(session))
     publishing = Publishing(session, now=now, tag_authority=tag_authority, within_callers_transaction=True)
-    writer = ImportWriter(publisher)
+    writer = ImportWriter(publisher, source)
     report = FeedReport(items=len(feed.items))
     for item in feed.items:
         progress()
@@ -258,7 +260,7 @@ def _record(
             # Relative links resolve against the item's base (xml:base or the feed's link),
             # not against `source_url`, which the service would take; absolute ones stay.
             try:
-                value["body"] = sanitize_html(item.body, base_url=item.body_base)
+                value["body"] = clean_body(item.body, base_url=item.body_base)
             except HtmlTooDeep as error:
                 problems.append(f"body: {error}")
     if item.link is not None:

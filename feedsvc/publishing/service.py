@@ -43,6 +43,7 @@ from feedsvc.models import Publisher, Release
 from feedsvc.publishing.input import FieldError, ReleaseIn, ReleasePatch, is_slug
 from feedsvc.publishing.values import new_release_fields, update_from_patch, update_replacing_with
 from feedsvc.publishing.writers import NoOffice, Writer
+from feedsvc.store import audit
 from feedsvc.store.catalog import city_named, topics_named
 from feedsvc.store.releases import (
     References,
@@ -107,6 +108,9 @@ class RefusalKind(enum.Enum):
     RETIRED = "retired"
     # No press office to publish for: the name given is one that only looks like another's.
     NO_PRESS_OFFICE = "no press office"
+    # A correction would move a published release's publication time into the future,
+    # which would take it from every feed and page without a trace: retract it instead.
+    WOULD_UNPUBLISH = "would unpublish"
 
 
 @dataclass(frozen=True)
@@ -149,12 +153,15 @@ def live_release(
 
 @dataclass(frozen=True)
 class Publishing:
-    """The writes of releases on `session`, at `now`; new guids are tag URIs of `tag_authority`."""
+    """The writes of releases on `session`, at `now`; new guids are tag URIs of `tag_authority`.
+    Each write leaves one entry in the audit log, naming the writer's actor and `address`
+    (where the request came from; "" for a command)."""
 
     session: Session
     now: datetime
     tag_authority: str
     within_callers_transaction: bool = False
+    address: str = ""
 
     def publish(self, writer: Writer, data: ReleaseIn) -> Published | Conflict | Refused:
         """A new release, or the one a publish of the same content with the same external_id made."""
@@ -172,14 +179,15 @@ class Publishing:
 
     def correct(self, writer: Writer, release_id: int, patch: ReleasePatch) -> Corrected | Refused:
         """The release with the fields `patch` gives changed, as a new revision."""
-        if not patch.model_fields_set:
+        if not patch.changed_fields:
             # Nothing to change is no change: no new revision, no new `updated` in the feeds.
             release = self.writable_release(writer, release_id)
             return release if isinstance(release, Refused) else Corrected(release)
         return self._in_attempts(lambda: self._correct(writer, release_id, patch))
 
-    def retract(self, writer: Writer, release_id: int) -> Retracted | Refused:
-        return self._in_attempts(lambda: self._retract(writer, release_id))
+    def retract(self, writer: Writer, release_id: int, reason: str | None = None) -> Retracted | Refused:
+        """The release retracted, for `reason` (shown on its 410 page and in its tombstones)."""
+        return self._in_attempts(lambda: self._retract(writer, release_id, reason))
 
     def writable_release(self, writer: Writer, release_id: int) -> Release | Refused:
         """The release `writer` may change: it exists, is not retracted, and is of their cities.
@@ -213,15 +221,21 @@ class Publishing:
             return Refused(RefusalKind.RETIRED, message, (FieldError(field="publisher", message=message),))
         prior = prior_release(self.session, office, data.external_id, content_hash)
         if prior is None:
-            return self._create(office, data, refs, content_hash)
+            return self._create(writer, office, data, refs, content_hash)
         # An import file is the newest word on its records, retracted or not; any other
         # publish is a retry only while the release it made stands.
         if prior.same_content if replace else prior.is_retry:
             return Published(prior.release, Effect.REPEATED)
         if replace:
+            unpublishing = self._unpublishing(prior.release, data.published_at)
+            if unpublishing is not None:
+                return unpublishing
             update = update_replacing_with(data, content_hash)
+            major = getattr(data, "change", "major") == "major"
+            self._audit_change(writer, prior.release, sorted(data.model_fields_set), major=major)
             return Published(
-                update_release(self.session, prior.release, update, refs, self.now), Effect.REPLACED
+                update_release(self.session, prior.release, update, refs, self.now, major=major),
+                Effect.REPLACED,
             )
         retracted = prior.release.retracted_at is not None
         return Conflict(
@@ -236,15 +250,28 @@ class Publishing:
         refs = self._writable_references(writer, patch.city or release.city.slug, topics, keeping=release)
         if isinstance(refs, Refused):
             return refs
-        return Corrected(update_release(self.session, release, update_from_patch(patch), refs, self.now))
+        if "published_at" in patch.changed_fields:
+            unpublishing = self._unpublishing(release, patch.published_at)
+            if unpublishing is not None:
+                return unpublishing
+        major = patch.change == "major"
+        self._audit_change(
+            writer, release, sorted(patch.changed_fields), major=major, moved_to=patch.published_at
+        )
+        update = update_from_patch(patch)
+        return Corrected(update_release(self.session, release, update, refs, self.now, major=major))
 
-    def _retract(self, writer: Writer, release_id: int) -> Retracted | Refused:
+    def _retract(self, writer: Writer, release_id: int, reason: str | None) -> Retracted | Refused:
         release = self.writable_release(writer, release_id)  # again: it may have changed meanwhile
         if isinstance(release, Refused):
             return release
-        return Retracted(retract_release(self.session, release, self.now))
+        detail = {"title": release.title, "reason": reason, "was_public": was_public(release, self.now)}
+        self._audit(writer, "release.retracted", release.id, detail)
+        return Retracted(retract_release(self.session, release, self.now, reason))
 
-    def _create(self, office: Publisher, data: ReleaseIn, refs: References, content_hash: str) -> Published:
+    def _create(
+        self, writer: Writer, office: Publisher, data: ReleaseIn, refs: References, content_hash: str
+    ) -> Published:
         release = create_release(
             self.session,
             publisher=office,
@@ -253,7 +280,66 @@ class Publishing:
             now=self.now,
             tag_authority=self.tag_authority,
         )
+        detail = {
+            "title": release.title,
+            "city": release.city.slug,
+            "published_at": release.published_at.isoformat(),
+            "external_id": release.external_id,
+        }
+        self._audit(writer, "release.published", release.id, detail)
         return Published(release, Effect.CREATED)
+
+    def _unpublishing(self, release: Release, published_at: datetime | None) -> Refused | None:
+        """The refusal of moving a release anybody could see into the future: it would leave
+        every feed and page without a tombstone. Withdrawing it is a retraction."""
+        if published_at is None or published_at <= self.now or not was_public(release, self.now):
+            return None
+        message = (
+            f"release {release.id} is published: its publication time cannot move into the future; "
+            "to withdraw it, retract it"
+        )
+        return Refused(
+            RefusalKind.WOULD_UNPUBLISH, message, (FieldError(field="published_at", message=message),)
+        )
+
+    # --- the audit log ------------------------------------------------------------------------------
+
+    def _audit_change(
+        self,
+        writer: Writer,
+        release: Release,
+        fields: list[str],
+        *,
+        major: bool,
+        moved_to: datetime | None = None,
+    ) -> None:
+        """The entry of a correction, made before it is applied: it names the time it moved from.
+        A new publication time for a release nobody could see yet is an embargo change."""
+        rescheduled = (
+            moved_to is not None and moved_to != release.published_at and not was_public(release, self.now)
+        )
+        detail: dict[str, str | int | bool | list[str] | None] = {
+            "fields": fields,
+            "change": "major" if major else "minor",
+            "revision": release.revision + 1,
+        }
+        if moved_to is not None and moved_to != release.published_at:
+            detail |= {
+                "published_at": moved_to.isoformat(),
+                "was_published_at": release.published_at.isoformat(),
+            }
+        self._audit(writer, "release.rescheduled" if rescheduled else "release.corrected", release.id, detail)
+
+    def _audit(self, writer: Writer, action: str, release_id: int, detail: audit.Detail) -> None:
+        audit.record(
+            self.session,
+            at=self.now,
+            actor=writer.actor,
+            action=action,
+            subject=audit.Subject("release", release_id),
+            detail=detail,
+            address=self.address,
+        )
 
     def _writable_references(
         self, writer: Writer, city: str, topics: list[str], keeping: Release | None = None

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from feedsvc.publishing.input import ContactIn, ImageIn, ReleaseIn, ReleasePatch
+from feedsvc.publishing.input import AttachmentIn, ContactIn, ImageIn, ReleaseIn, ReleasePatch
 from feedsvc.store.release_fields import (
+    DEFAULT_URGENCY,
     UNCHANGED,
+    AttachmentFields,
     ContactFields,
     ImageFields,
     ReleaseFields,
@@ -33,9 +35,11 @@ def new_release_fields(data: ReleaseIn, content_hash: str) -> ReleaseFields:
         summary=data.summary,
         author=data.author,
         correction_note=data.correction_note,
+        urgency=data.urgency or DEFAULT_URGENCY,
         source_url=data.source_url,
         contact=_contact(data.contact),
         images=_images(data.images),
+        attachments=_attachments(data.attachments),
     )
 
 
@@ -50,10 +54,12 @@ def update_from_patch(patch: ReleasePatch) -> ReleaseUpdate:
         author=_given(given, "author", patch.author),
         language=_given_value(given, "language", patch.language),
         correction_note=_given(given, "correction_note", patch.correction_note),
+        urgency=_given_value(given, "urgency", patch.urgency),
         source_url=_given(given, "source_url", patch.source_url),
         contact=_contact(patch.contact) if "contact" in given else UNCHANGED,
         # null removes every image, as [] does
         images=_images(patch.images or []) if "images" in given else UNCHANGED,
+        attachments=_attachments(patch.attachments or []) if "attachments" in given else UNCHANGED,
     )
 
 
@@ -68,9 +74,11 @@ def update_replacing_with(data: ReleaseIn, content_hash: str) -> ReleaseUpdate:
         author=data.author,
         language=data.language,
         correction_note=data.correction_note,
+        urgency=data.urgency or DEFAULT_URGENCY,
         source_url=data.source_url,
         contact=_contact(data.contact),
         images=_images(data.images),
+        attachments=_attachments(data.attachments),
         content_hash=content_hash,
     )
 
@@ -97,7 +105,21 @@ def _images(images: list[ImageIn]) -> tuple[ImageFields, ...]:
             caption=image.caption,
             credit=image.credit,
             media_type=image.type,
-            length=image.length,
+            length=image.length or 0,
+            width=image.width,
+            height=image.height,
         )
         for image in images
+    )
+
+
+def _attachments(attachments: list[AttachmentIn]) -> tuple[AttachmentFields, ...]:
+    return tuple(
+        AttachmentFields(
+            url=attachment.url,
+            title=attachment.title,
+            media_type=attachment.type,
+            length=attachment.length or 0,
+        )
+        for attachment in attachments
     )

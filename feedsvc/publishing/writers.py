@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from feedsvc.models import City, Publisher, Token, User
 from feedsvc.store import catalog, catalog_history
+from feedsvc.store.audit import Actor, token_actor, user_actor
 from feedsvc.store.write_access import may_write_city
 
 
@@ -31,6 +32,11 @@ class NoOffice:
 
 
 class Writer(Protocol):
+    @property
+    def actor(self) -> Actor:
+        """Who the audit log names for this writer's writes."""
+        ...
+
     def may_write(self, city: City) -> bool: ...
 
     def press_office(self, session: Session, city: City, now: datetime) -> Publisher | NoOffice:
@@ -43,6 +49,10 @@ class TokenWriter:
     """The holder of an API token: through the API or signed in to the publish form."""
 
     token: Token
+
+    @property
+    def actor(self) -> Actor:
+        return token_actor(self.token)
 
     def may_write(self, city: City) -> bool:
         return may_write_city(self.token, city)
@@ -59,6 +69,10 @@ class UserWriter:
     """A user signed in to the desk: for the press office of each city it may write."""
 
     user: User
+
+    @property
+    def actor(self) -> Actor:
+        return user_actor(self.user)
 
     def may_write(self, city: City) -> bool:
         return may_write_city(self.user, city)
@@ -77,6 +91,12 @@ class ImportWriter:
     """`feedsvc import`, for the office named `office_name` (None: the city's own)."""
 
     office_name: str | None
+    # What ran the import: "feedsvc import", or the feed source the worker pulled.
+    source: str = "feedsvc import"
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("command", None, self.source)
 
     def may_write(self, city: City) -> bool:
         return True

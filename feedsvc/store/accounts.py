@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from feedsvc.models import City, DeskSession, SignInLink, User
 from feedsvc.store import catalog, desk_sessions
+from feedsvc.store.audit import Acting, Subject, record_by
 from feedsvc.store.secret_digest import hash_secret
 from feedsvc.store.write_access import ADMIN_ROLE
 from feedsvc.text import plain_text
@@ -93,6 +94,12 @@ def normalise_email(email: str) -> str:
 
 def _is_address(normalised: str) -> bool:
     return len(normalised) <= EMAIL_LENGTH and _EMAIL.fullmatch(normalised) is not None
+
+
+def is_sendable_address(normalised: str) -> bool:
+    """Whether a normalised address is one feedsvc sends mail to: a user's for sign-in
+    links, a subscriber's for e-mail alerts (see `_EMAIL`)."""
+    return _is_address(normalised)
 
 
 def check_email(session: Session, email: str) -> str | Problem:
@@ -163,7 +170,7 @@ def check_new_user(
     return NewUser(checked_email, name, role, tuple(cities), password)
 
 
-def create_user(session: Session, new: NewUser, now: datetime) -> User:
+def create_user(session: Session, new: NewUser, now: datetime, *, by: Acting) -> User:
     user = User(
         email=new.email,
         name=new.name,
@@ -175,6 +182,8 @@ def create_user(session: Session, new: NewUser, now: datetime) -> User:
     )
     session.add(user)
     session.flush()
+    detail = {"email": user.email, "role": user.role, "cities": [city.slug for city in new.cities]}
+    record_by(session, by, now, "user.created", Subject("user", user.id), detail)
     return user
 
 
@@ -234,10 +243,19 @@ def rehash_if_needed(user: User, password: str) -> None:
         user.password_hash = hash_password(password)
 
 
-def set_password(session: Session, user: User, password: str, *, keep: DeskSession | None = None) -> None:
+def set_password(
+    session: Session,
+    user: User,
+    password: str,
+    now: datetime,
+    *,
+    by: Acting,
+    keep: DeskSession | None = None,
+) -> None:
     """Sets a checked password (`check_password`) and ends every session of the user but `keep`."""
     user.password_hash = hash_password(password)
     desk_sessions.end_sessions_of(session, user, keep=keep.id if keep is not None else None)
+    record_by(session, by, now, "user.changed", Subject("user", user.id), {"changed": "password"})
 
 
 def verify_password(user: User, password: str) -> bool:
@@ -247,12 +265,13 @@ def verify_password(user: User, password: str) -> bool:
     return _verify(user.password_hash, password)
 
 
-def deactivate_user(session: Session, user: User, now: datetime) -> None:
+def deactivate_user(session: Session, user: User, now: datetime, *, by: Acting) -> None:
     """The user can no longer sign in: its sessions and sign-in links end at once."""
     user.is_active = False
     user.deactivated_at = now
     desk_sessions.end_sessions_of(session, user)
     session.execute(delete(SignInLink).where(SignInLink.user_id == user.id))
+    record_by(session, by, now, "user.changed", Subject("user", user.id), {"changed": "deactivated"})
 
 
 def create_sign_in_link(session: Session, user: User, now: datetime, lifetime: timedelta) -> str:

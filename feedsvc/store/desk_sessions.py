@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from feedsvc.models import DeskSession, Token, User
+from feedsvc.store.audit import Acting, Subject, record_by, token_actor, user_actor
 from feedsvc.store.secret_digest import hash_secret
 
 METHODS = ("password", "link", "token")
@@ -66,6 +67,9 @@ def start_session(
     )
     session.add(row)
     session.flush()
+    actor = user_actor(owner) if isinstance(owner, User) else token_actor(owner)
+    subject = Subject(actor.kind, owner.id)
+    record_by(session, Acting(actor, ip_address), now, "user.signed_in", subject, {"method": method})
     return row, secret
 
 

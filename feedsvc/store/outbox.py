@@ -32,6 +32,9 @@ from feedsvc.models import DeliveryTarget, OutboxEntry
 
 PURGE_TARGET = "purge"
 WEBSUB_PREFIX = "websub:"
+# The fan-out of changes to newsrooms' webhook endpoints (`worker.webhooks`): a target once
+# the first endpoint was registered (`store.webhooks.add_endpoint`), not by configuration.
+WEBHOOKS_TARGET = "webhooks"
 RELEASE_KEY_PREFIX = "release:"
 # Serialises the transactions that hand out places in the delivery order (PostgreSQL).
 _STAMP_LOCK = 0x66656564_6F627878  # "feedobxx"

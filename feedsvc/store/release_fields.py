@@ -21,15 +21,31 @@ class Unchanged(enum.Enum):
 
 
 UNCHANGED: Final = Unchanged.UNCHANGED
+# IPTC's ordinary urgency (1 most urgent, 9 least).
+DEFAULT_URGENCY: Final = 5
 
 
 @dataclass(frozen=True)
 class ImageFields:
+    """An image; its `url` is a site path (`/media/…`) when it was uploaded to feedsvc."""
+
     url: str
     caption: str
     credit: str
     media_type: str
-    length: int
+    length: int  # 0: unknown
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentFields:
+    """A PDF document; its `url` is a site path (`/media/…`) when it was uploaded to feedsvc."""
+
+    url: str
+    title: str
+    media_type: str
+    length: int  # 0: unknown
 
 
 @dataclass(frozen=True)
@@ -53,9 +69,11 @@ class ReleaseFields:
     summary: str | None = None  # derived from the body
     author: str | None = None  # the press office's name
     correction_note: str | None = None
+    urgency: int = DEFAULT_URGENCY
     source_url: str | None = None
     contact: ContactFields | None = None
     images: tuple[ImageFields, ...] = ()
+    attachments: tuple[AttachmentFields, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,9 +92,11 @@ class ReleaseUpdate:
     author: str | Unchanged | None = UNCHANGED
     language: str | Unchanged = UNCHANGED
     correction_note: str | Unchanged | None = UNCHANGED
+    urgency: int | Unchanged = UNCHANGED
     source_url: str | Unchanged | None = UNCHANGED
     contact: ContactFields | Unchanged | None = UNCHANGED
     images: tuple[ImageFields, ...] | Unchanged = UNCHANGED
+    attachments: tuple[AttachmentFields, ...] | Unchanged = UNCHANGED
     # Only an import replaces it: a correction through the API keeps the fingerprint of
     # what was first published, so a retry of that publish still finds its release.
     content_hash: str | Unchanged = UNCHANGED

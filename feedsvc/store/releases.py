@@ -15,14 +15,35 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from feedsvc.models import City, Publisher, Release, ReleaseImage, ReleaseTopic, Topic
-from feedsvc.paths import release_slug
-from feedsvc.store import changes, keys, outbox, region_tree
+from feedsvc.models import (
+    City,
+    Media,
+    Publisher,
+    Release,
+    ReleaseAttachment,
+    ReleaseImage,
+    ReleaseTopic,
+    Subscription,
+    Topic,
+)
+from feedsvc.paths import parse_media_path, release_slug
+from feedsvc.store import changes, keys, outbox, region_tree, revisions, subscriptions
 from feedsvc.store.catalog import city_named, topics_named
-from feedsvc.store.release_fields import UNCHANGED, ContactFields, ImageFields, ReleaseFields, ReleaseUpdate
+from feedsvc.store.media import media_by_key
+from feedsvc.store.release_fields import (
+    UNCHANGED,
+    AttachmentFields,
+    ContactFields,
+    ImageFields,
+    ReleaseFields,
+    ReleaseUpdate,
+)
 from feedsvc.store.scope import Cursor, Scope
 from feedsvc.store.search import Search, matching
 from feedsvc.text import html_text, summary_from_html
+
+# What a feed holds: a subject (all, a city, topic, region, city×topic) or a subscription.
+Holding = Scope | Subscription
 
 
 @dataclass(frozen=True)
@@ -91,9 +112,16 @@ class _Walk:
         return tuple_(self.published_at, self.release_id)
 
 
-def _visible(session: Session, scope: Scope, now: datetime, search: Search | None) -> _Walk:
+def _visible(session: Session, scope: Holding, now: datetime, search: Search | None) -> _Walk:
     walk: _Walk
-    if scope.topic_id is not None:
+    if isinstance(scope, Subscription):
+        # Unions of cities, regions and topics: the newest-first index of all releases,
+        # filtered (a subscription's feed is read by few; the subject feeds stay index walks).
+        query = select(Release.id).where(
+            Release.published_at <= now, Release.retracted_at.is_(None), subscriptions.holds(session, scope)
+        )
+        walk = _Walk(query, Release.published_at.expression, Release.id.expression)
+    elif scope.topic_id is not None:
         link = ReleaseTopic
         query = (
             select(link.release_id)
@@ -108,7 +136,7 @@ def _visible(session: Session, scope: Scope, now: datetime, search: Search | Non
         if scope.city_id is not None:
             query = query.where(Release.city_id == scope.city_id)
         walk = _Walk(query, Release.published_at.expression, Release.id.expression)
-    if scope.region_id is not None:  # with a topic (an API filter) joined, not indexed
+    if not isinstance(scope, Subscription) and scope.region_id is not None:  # with a topic: not indexed
         in_region = region_tree.within(session, Release.region_id, scope.region_id)
         walk = replace(walk, query=walk.query.where(in_region))
     if search is not None:
@@ -118,7 +146,7 @@ def _visible(session: Session, scope: Scope, now: datetime, search: Search | Non
 
 def newest_visible_ids(
     session: Session,
-    scope: Scope,
+    scope: Holding,
     now: datetime,
     limit: int,
     after: Cursor | None = None,
@@ -142,7 +170,7 @@ def newest_visible_ids(
 
 
 def newer_visible_positions(
-    session: Session, scope: Scope, now: datetime, limit: int, before: Cursor, search: Search | None = None
+    session: Session, scope: Holding, now: datetime, limit: int, before: Cursor, search: Search | None = None
 ) -> list[Cursor]:
     """The positions of the `limit` visible releases just newer than `before`, nearest
     first: the same index walked forwards from the cursor."""
@@ -158,7 +186,7 @@ def newer_visible_positions(
 
 
 def newer_visible_ids(
-    session: Session, scope: Scope, now: datetime, limit: int, before: Cursor, search: Search | None = None
+    session: Session, scope: Holding, now: datetime, limit: int, before: Cursor, search: Search | None = None
 ) -> list[int]:
     """Ids of the `limit` visible releases just newer than `before`, newest first (an
     RFC 5005 `previous` page: the releases next to the cursor, however many are newer)."""
@@ -176,7 +204,7 @@ def releases_by_ids(session: Session, ids: Sequence[int]) -> list[Release]:
 
 def newest_visible(
     session: Session,
-    scope: Scope,
+    scope: Holding,
     now: datetime,
     limit: int,
     after: Cursor | None = None,
@@ -185,7 +213,7 @@ def newest_visible(
     return releases_by_ids(session, newest_visible_ids(session, scope, now, limit, after, search=search))
 
 
-def count_visible(session: Session, scope: Scope, now: datetime, search: Search | None = None) -> int:
+def count_visible(session: Session, scope: Holding, now: datetime, search: Search | None = None) -> int:
     walk = _visible(session, scope, now, search)
     return int(session.scalar(select(func.count()).select_from(walk.query.subquery())) or 0)
 
@@ -257,13 +285,15 @@ def create_release(
         author=fields.author or publisher.name,
         language=fields.language,
         correction_note=fields.correction_note,
+        urgency=fields.urgency,
         source_url=fields.source_url,
         # Unique placeholder until the id is known; replaced before commit.
         guid=f"pending:{publisher.id}:{fields.content_hash}:{now.timestamp()}",
     )
     _set_contact(release, fields.contact)
     _set_city_and_topics(release, refs)
-    _set_images(release, fields.images)
+    _set_images(session, release, fields.images)
+    _set_attachments(session, release, fields.attachments)
     session.add(release)
     session.flush()
     release.guid = f"tag:{tag_authority},{now:%Y-%m-%d}:release:{release.id}"
@@ -284,9 +314,25 @@ def create_release(
 
 
 def update_release(
-    session: Session, release: Release, update: ReleaseUpdate, refs: References, now: datetime
+    session: Session,
+    release: Release,
+    update: ReleaseUpdate,
+    refs: References,
+    now: datetime,
+    *,
+    major: bool = True,
 ) -> Release:
-    """Applies the fields of `update` that are not UNCHANGED; bumps `updated_at` and `revision`."""
+    """Applies the fields of `update` that are not UNCHANGED as a new revision, keeping the
+    version it replaces (`revisions`). A major change moves `updated_at` (readers and
+    subscribers are told); a minor one (a typo) does not: pages and feeds quietly carry the
+    fix, and its outbox entry says so, so that no alert goes out for it."""
+    revisions.keep(
+        session,
+        release,
+        now,
+        major=major,
+        change_note=update.correction_note if isinstance(update.correction_note, str) else None,
+    )
     keys_before = keys.release_keys(release)
     was_visible = is_visible(release, now)
     public_before = was_public(release, now)
@@ -308,8 +354,12 @@ def update_release(
         release.language = update.language
     if update.correction_note is not UNCHANGED:
         release.correction_note = update.correction_note
+    if update.urgency is not UNCHANGED:
+        release.urgency = update.urgency
     if update.images is not UNCHANGED:
-        _set_images(release, update.images)
+        _set_images(session, release, update.images)
+    if update.attachments is not UNCHANGED:
+        _set_attachments(session, release, update.attachments)
     if update.source_url is not UNCHANGED:
         release.source_url = update.source_url
     if update.contact is not UNCHANGED:
@@ -317,7 +367,8 @@ def update_release(
     if update.content_hash is not UNCHANGED:
         release.content_hash = update.content_hash
     _set_city_and_topics(release, refs)
-    release.updated_at = max(now, release.updated_at)
+    if major:
+        release.updated_at = max(now, release.updated_at)
     release.revision += 1
     keys_after = keys.release_keys(release)
     # A release moved to another city or topics leaves the old subjects' counts.
@@ -330,7 +381,7 @@ def update_release(
         now,
         embargo_until=release.published_at,
         counted=counted,
-        event="corrected",
+        event="corrected" if major else "corrected_minor",
         release_id=release.id,
         # What readers saw changes now; a release nobody saw yet is delivered at its instant.
         deliver_at=now if was_visible else release.published_at,
@@ -340,12 +391,14 @@ def update_release(
     return release
 
 
-def retract_release(session: Session, release: Release, now: datetime) -> Release:
-    """Marks a release retracted. The row stays, for the record and for tombstones."""
+def retract_release(session: Session, release: Release, now: datetime, reason: str | None = None) -> Release:
+    """Marks a release retracted, for `reason` if one is given. The row stays, for the record
+    and for tombstones."""
     held = release.retracted_at is None
     was_visible = is_visible(release, now)
     hidden = not was_public(release, now)
     release.retracted_at = now
+    release.retraction_reason = reason
     release.updated_at = max(now, release.updated_at)
     release.revision += 1
     touched = keys.release_keys(release)
@@ -366,13 +419,18 @@ def retract_release(session: Session, release: Release, now: datetime) -> Releas
     return release
 
 
-def recently_retracted(session: Session, scope: Scope, since: datetime) -> list[Release]:
+def recently_retracted(session: Session, scope: Holding, since: datetime) -> list[Release]:
     """Releases of a scope retracted after `since` that had been public (for RFC 6721)."""
     query = select(Release).where(
         Release.retracted_at.is_not(None),
         Release.retracted_at > since,
         Release.published_at <= Release.retracted_at,
     )
+    if isinstance(scope, Subscription):
+        query = query.where(subscriptions.holds(session, scope))
+        return list(
+            session.scalars(query.order_by(Release.retracted_at.desc(), Release.id.desc()).limit(200))
+        )
     if scope.topic_id is not None:
         topic_filter = [ReleaseTopic.release_id == Release.id, ReleaseTopic.topic_id == scope.topic_id]
         query = query.where(select(ReleaseTopic).where(and_(*topic_filter)).exists())
@@ -404,7 +462,13 @@ def _set_city_and_topics(release: Release, refs: References) -> None:
         link.published_at = release.published_at
 
 
-def _set_images(release: Release, images: Sequence[ImageFields]) -> None:
+def _uploaded(session: Session, url: str) -> Media | None:
+    """The upload a site path of feedsvc's media names (its caller checked that it exists)."""
+    found = parse_media_path(url)
+    return media_by_key(session, found.key) if found is not None else None
+
+
+def _set_images(session: Session, release: Release, images: Sequence[ImageFields]) -> None:
     release.images = [
         ReleaseImage(
             position=position,
@@ -413,6 +477,23 @@ def _set_images(release: Release, images: Sequence[ImageFields]) -> None:
             credit=image.credit,
             media_type=image.media_type,
             length=image.length,
+            width=image.width,
+            height=image.height,
+            media=_uploaded(session, image.url),
         )
         for position, image in enumerate(images)
+    ]
+
+
+def _set_attachments(session: Session, release: Release, attachments: Sequence[AttachmentFields]) -> None:
+    release.attachments = [
+        ReleaseAttachment(
+            position=position,
+            url=attachment.url,
+            title=attachment.title,
+            media_type=attachment.media_type,
+            length=attachment.length,
+            media=_uploaded(session, attachment.url),
+        )
+        for position, attachment in enumerate(attachments)
     ]

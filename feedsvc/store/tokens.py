@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, object_session
 
 from feedsvc.models import City, Publisher, Token
 from feedsvc.store import catalog, desk_sessions
+from feedsvc.store.audit import Acting, Subject, record_by
 from feedsvc.store.secret_digest import hash_secret
 
 ROLES = ("publisher", "admin", "journalist")
@@ -26,6 +27,7 @@ def create_token(
     publisher: Publisher | None = None,
     cities: Sequence[City] = (),
     label: str = "",
+    by: Acting,
 ) -> tuple[Token, str]:
     """A new token and its secret; the secret is not stored and cannot be shown again."""
     if role not in ROLES:
@@ -42,6 +44,13 @@ def create_token(
     )
     session.add(token)
     session.flush()
+    detail = {
+        "role": role,
+        "label": label,
+        "publisher": publisher.name if publisher is not None else None,
+        "cities": [city.slug for city in cities],
+    }
+    record_by(session, by, now, "token.created", Subject("token", token.id), detail)
     return token, secret
 
 
@@ -65,19 +74,28 @@ def tokens(session: Session) -> Sequence[Token]:
 
 
 def create_publisher_token(
-    session: Session, *, office_name: str, cities: Sequence[City], now: datetime, label: str = ""
+    session: Session,
+    *,
+    office_name: str,
+    cities: Sequence[City],
+    now: datetime,
+    label: str = "",
+    by: Acting,
 ) -> tuple[Token, str]:
     """A publisher token for the press office `office_name` (made, for `cities`, if it is new)."""
     owner = catalog.publisher_named(session, office_name)
     if owner is None:
         owner = catalog.upsert_publisher(session, office_name, cities, now)
-    return create_token(session, role="publisher", now=now, publisher=owner, cities=cities, label=label)
+    return create_token(
+        session, role="publisher", now=now, publisher=owner, cities=cities, label=label, by=by
+    )
 
 
-def revoke_token(token: Token, now: datetime) -> None:
+def revoke_token(token: Token, now: datetime, *, by: Acting) -> None:
     """Revokes the token and ends every desk session signed in with it, in its session's transaction."""
     token.is_active = False
     token.revoked_at = now
     session = object_session(token)
     if session is not None:
         desk_sessions.end_sessions_of(session, token)
+        record_by(session, by, now, "token.revoked", Subject("token", token.id), {"label": token.label})

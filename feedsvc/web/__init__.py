@@ -8,7 +8,7 @@ from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.routing import IntegerConverter
 
-from feedsvc.web import api, feeds, health, metrics, opml, pages, site
+from feedsvc.web import api, feeds, health, media, metrics, opml, pages, site
 from feedsvc.web.pages.errors import page_for
 from feedsvc.web.pages.redirects import former_slug_redirect
 
@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     feeds.init_app(app)
     app.register_blueprint(opml.blueprint)
     api.init_app(app)
+    media.init_app(app)
     pages.init_app(app)
     site.init_app(app)
     health.init_app(app)

@@ -1,4 +1,4 @@
-"""Who is asking: the token of a request's `Authorization` header.
+"""Who is asking: the token of a request's `Authorization` header, and from where.
 
 API clients send `Authorization: Bearer <token>`. Feed readers rarely let a user
 set headers but nearly all support HTTP Basic credentials, so a feed also accepts
@@ -15,6 +15,11 @@ from flask import request
 from feedsvc import db
 from feedsvc.models import Token
 from feedsvc.store.tokens import token_by_secret
+
+
+def client_address() -> str:
+    """The client's address, as the trusted proxies in front (FEEDSVC_PROXY_COUNT) report it."""
+    return request.remote_addr or ""
 
 
 def secret_of(authorization: str) -> str | None:

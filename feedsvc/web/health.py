@@ -8,7 +8,10 @@ with 503, so an alert fires when the worker is dead, stuck or a target keeps fai
 `/healthz?only=database` leaves delivery out: for probes that take a server out of
 rotation (a cache's backend probe), which a hub that is down must not do. Where feed
 sources are pulled (`feedsvc feed-sources`), it also lists those whose pulls fail, which
-leaves the status `ok` (not with `only=database`).
+leaves the status `ok` (not with `only=database`). Once newsrooms registered webhooks, the
+fan-out to them is a delivery target (`webhooks`) like the others, and `webhooks` lists the
+endpoints that fail or were disabled, with what waits for each: a newsroom's system that is
+down is its own trouble, so that too leaves the status `ok`.
 
 Feeds rendered before keep being served during an outage (`web.feeds`, `stale-if-error`);
 every other request that needs the database answers 503 with Retry-After. Nothing has
@@ -28,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from feedsvc import db
 from feedsvc.store import feed_sources, outbox
+from feedsvc.store import webhooks as webhook_rows
 from feedsvc.store.changes import from_micros, micros
 from feedsvc.web.problems import PROBLEM_MEDIA_TYPE, problem
 
@@ -58,6 +62,7 @@ def healthz() -> Response:
             revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
         delivery = None if request.args.get("only") == "database" else delivery_status()
         sources = None if request.args.get("only") == "database" else feed_source_status()
+        hooks = None if request.args.get("only") == "database" else webhook_status()
     except SQLAlchemyError as error:
         current_app.logger.warning("health check failed: %s", error)
         reason = db.outage_reason(error) if db.is_outage(error) else UNREACHABLE
@@ -70,6 +75,8 @@ def healthz() -> Response:
             body["delivery"] = delivery
         if sources is not None:
             body["feed_sources"] = sources
+        if hooks is not None:
+            body["webhooks"] = hooks
         response = Response(
             json.dumps(body), status=503 if degraded else 200, content_type="application/json"
         )
@@ -83,7 +90,7 @@ def delivery_status() -> dict[str, Any]:
     names = outbox.target_names(config["CACHE_PURGE_URLS"], config["HUB_URLS"])
     now_us = micros(config["CLOCK"]())
     with Session(db.engine()) as session:
-        backlogs = outbox.backlog(session, names, now_us)
+        backlogs = outbox.backlog(session, names + webhook_rows.target_names(session), now_us)
     targets = {
         backlog.name: {
             "lag_seconds": round(backlog.lag_seconds(now_us), 3),
@@ -117,6 +124,31 @@ def feed_source_status() -> dict[str, Any] | None:
             for source in feed_sources.failing(session)
         ]
     return {"total": total, "failing": failing}
+
+
+def webhook_status() -> dict[str, Any] | None:
+    """The newsrooms' webhook endpoints (None while there are none): how many, what waits,
+    and those failing or disabled."""
+    with Session(db.engine()) as session:
+        endpoints = webhook_rows.stats(session)
+    if not endpoints:
+        return None
+    troubled = [
+        {
+            "id": each.endpoint_id,
+            "enabled": each.enabled,
+            "pending": each.pending,
+            "failing_since": _instant(each.failing_since_us),
+        }
+        for each in endpoints
+        if not each.enabled or each.failing_since_us
+    ]
+    return {
+        "total": len(endpoints),
+        "pending": sum(each.pending for each in endpoints),
+        "disabled": sum(1 for each in endpoints if not each.enabled),
+        "failing": troubled,
+    }
 
 
 def _instant(value_us: int) -> str | None:

@@ -16,6 +16,9 @@ Read from the database at each scrape, so every process reports the same:
 - `feedsvc_delivery_pending{target}`, `feedsvc_delivery_delivered_total{target}`,
   `feedsvc_delivery_failures_total{target}` (failed attempts), `feedsvc_delivery_retries_total{target}`
   (attempts after a failure), `feedsvc_delivery_backoff_seconds{target}`;
+- `feedsvc_webhook_delivered_total{endpoint}`, `feedsvc_webhook_failures_total{endpoint}`
+  (failed attempts), `feedsvc_webhook_pending{endpoint}` and `feedsvc_webhook_enabled{endpoint}`
+  per newsroom's webhook endpoint (its id); the fan-out is the delivery target `webhooks`;
 - `feedsvc_database_up`: 0 while the database cannot be read.
 
 Several gunicorn workers: `feedsvc serve` runs prometheus_client's multiprocess mode
@@ -41,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from feedsvc import db
 from feedsvc.store import outbox
+from feedsvc.store import webhooks as webhook_rows
 from feedsvc.store.changes import micros
 
 if TYPE_CHECKING:
@@ -140,7 +144,9 @@ class DeliveryCollector(Collector):
         try:
             with Session(self._engine) as session:
                 now_us = micros(self._clock())
-                backlogs = outbox.backlog(session, self._names, now_us)
+                names = self._names + webhook_rows.target_names(session)
+                backlogs = outbox.backlog(session, names, now_us)
+                endpoints = webhook_rows.stats(session)
         except SQLAlchemyError:
             up.add_metric([], 0)
             yield up
@@ -187,6 +193,28 @@ class DeliveryCollector(Collector):
         )
         overall.add_metric([], worst)
         yield overall
+        yield from _webhook_families(endpoints)
+
+
+def _webhook_families(endpoints: Sequence[webhook_rows.EndpointStats]) -> Iterator[Metric]:
+    """Per webhook endpoint: deliveries, failed attempts, what waits, whether it is enabled."""
+    delivered = CounterMetricFamily(
+        "feedsvc_webhook_delivered", "Webhook deliveries answered 2xx.", labels=["endpoint"]
+    )
+    failures = CounterMetricFamily(
+        "feedsvc_webhook_failures", "Failed webhook delivery attempts.", labels=["endpoint"]
+    )
+    pending = GaugeMetricFamily("feedsvc_webhook_pending", "Webhook deliveries waiting.", labels=["endpoint"])
+    enabled = GaugeMetricFamily(
+        "feedsvc_webhook_enabled", "1 while the endpoint is enabled, 0 once disabled.", labels=["endpoint"]
+    )
+    for each in endpoints:
+        labels = [str(each.endpoint_id)]
+        delivered.add_metric(labels, each.delivered_total)
+        failures.add_metric(labels, each.failures_total)
+        pending.add_metric(labels, each.pending)
+        enabled.add_metric(labels, 1 if each.enabled else 0)
+    yield from (delivered, failures, pending, enabled)
 
 
 def init_app(app: Flask) -> None:

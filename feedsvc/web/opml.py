@@ -3,7 +3,8 @@
 Grouped by region (the region's feed, then each city's) and by topic. A city with
 releases in some topics is a group of its own: the city's feed, then its city×topic
 feeds, only those with releases (from the kept counts, so 2,000 cities cost one read).
-Atom by default; `?format=rss` or `?format=json` lists those instead.
+Atom by default; `?format=rss` or `?format=json` lists those instead. ninjs is left out:
+OPML is for feed readers (`FeedFormat.for_readers`).
 """
 
 from __future__ import annotations
@@ -111,8 +112,8 @@ def _rendered(fmt: str) -> RenderedFeed:
 @blueprint.get("/feeds.opml")
 def feeds_opml() -> Response:
     fmt = request.args.get("format", "atom")
-    if fmt not in paths.FEED_FORMATS:
-        return problem(400, f"format must be one of {', '.join(paths.FEED_FORMATS)}")
+    if fmt not in paths.READER_FEED_FORMATS:
+        return problem(400, f"format must be one of {', '.join(paths.READER_FEED_FORMATS)}")
     rendered = _rendered(fmt)
     encoding = encoding_for(request.headers.get("Accept-Encoding", ""))
     response = Response(rendered.encoded(encoding), content_type=MEDIA_TYPE)

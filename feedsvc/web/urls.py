@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from urllib.parse import urlencode
 
 from flask import current_app, request
 
 from feedsvc import paths
 from feedsvc.models import City, Release, Topic
+from feedsvc.publishing import entries
 
 # Host names that only this machine can send: without a configured base URL (development),
 # renderings made for them may be kept and shared, since no other client's links change.
@@ -46,11 +50,25 @@ def absolute(path: str, params: dict[str, str] | None = None) -> str:
 def asset_url(url: str, base: str | None = None) -> str:
     """An image URL as it goes out: an absolute one as stored, a site path (the sample's
     `/static/sample/…`) on `base`, by default the request's base URL, so it works on any port."""
-    return f"{base if base is not None else base_url()}{url}" if url.startswith("/") else url
+    return entries.asset_url(url, base if base is not None else base_url())
 
 
 def release_url(release: Release) -> str:
     return absolute(paths.release_path(release))
+
+
+def early_access_signature(release_id: int) -> str:
+    """What proves an early-access link was handed out by feedsvc, in a journalist feed:
+    an HMAC of the release id under the instance's secret key (docs/pages.md#sperrfrist)."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(key, f"early-access:{release_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+def early_access_url(release: Release) -> str:
+    """The link of a release still under embargo in journalist feeds: its page, marked
+    SPERRFRIST, for whoever follows the link, and its public page once the embargo ends."""
+    return absolute(f"{paths.EARLY_ACCESS}/{release.id}/{early_access_signature(release.id)}")
 
 
 def city_url(city: City) -> str:

@@ -2,7 +2,7 @@
 takes any (`feedsvc serve` calls `warm_up` in each worker, after the fork).
 
 - the ORM's mappers are configured;
-- every template is compiled (Jinja compiles a template on its first use, ~10–40 ms each);
+- every page template is compiled (Jinja compiles a template on its first use, ~10–40 ms each);
 - each kind of page is rendered once in-process, the answers thrown away: SQLAlchemy
   compiles each statement on its first execution, and a release page alone runs a dozen;
 - what is alive then (modules, compiled templates and statements) is moved out of the
@@ -30,11 +30,17 @@ log = logging.getLogger(__name__)
 SEARCH_PATH = "/?q=Aufwaermsuchbegriff"
 
 
+def page_templates(app: Flask) -> list[str]:
+    """The templates Flask renders: all but the mail templates, which are the worker's
+    (`worker.mail_text`, with filters of their own)."""
+    return app.jinja_env.list_templates(filter_func=lambda name: not name.startswith("mail/"))
+
+
 def warm_up(app: Flask) -> None:
     started = time.perf_counter()
     configure_mappers()
     env = app.jinja_env
-    for name in env.list_templates():
+    for name in page_templates(app):
         env.get_template(name)
     try:
         shown = sample_paths(app)

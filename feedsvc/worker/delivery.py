@@ -9,7 +9,13 @@ change itself. Its targets, in the order a change reaches them:
    then told every feed path of the changed subjects);
 2. `websub:<hub>`: each WebSub hub (`FEEDSVC_HUB_URLS`, `worker.websub`), told every
    feed URL of the changed subjects. A hub never passes the purge position, so a hub
-   that fetches a feed at once never gets the copy a cache still held.
+   that fetches a feed at once never gets the copy a cache still held;
+3. `webhooks`, once a newsroom registered an endpoint: the fan-out of each release's
+   change into signed deliveries per endpoint (`worker.webhooks`), behind the purge too;
+   a thread of their own sends those;
+4. `mail`, with FEEDSVC_SMTP_* set: the fan-out of each release's change into queued
+   e-mail alerts per subscriber (`worker.mail`), behind the purge too; the worker's mail
+   thread sends them.
 
 One cycle (`run_cycle`): lift the embargoes that ran out, give the entries that are
 due their place in the delivery order, then per target: claim it, take a batch after
@@ -56,8 +62,10 @@ from sqlalchemy.orm import Session
 from feedsvc import db
 from feedsvc.store import changes, outbox
 from feedsvc.store.changes import from_micros, micros
+from feedsvc.store.webhooks import target_names as webhook_targets
+from feedsvc.worker import mail as mailing
 from feedsvc.worker import purge as purging
-from feedsvc.worker import websub
+from feedsvc.worker import webhooks, websub
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +86,16 @@ class Settings:
     hubs: tuple[str, ...] = ()
     cache_urls: tuple[str, ...] = ()
     batch: int = BATCH
+    # E-mail alerts (FEEDSVC_SMTP_* set): the `mail` target queues their mails (`worker.mail`).
+    mail: bool = False
 
     @property
     def targets(self) -> list[str]:
         return outbox.target_names(self.cache_urls, self.hubs)
+
+    @property
+    def mail_targets(self) -> list[str]:
+        return [mailing.TARGET] if self.mail else []
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,10 @@ class CycleReport:
     failed: dict[str, str] = field(default_factory=dict)
     # Another worker held the database's delivery lock (SQLite): this cycle did nothing.
     busy: bool = False
+    # What the fan-out to webhook endpoints did (`worker.webhooks.fan_out`).
+    webhooks: webhooks.FanOut = field(default_factory=webhooks.FanOut)
+    # Outbox entries the fan-out of e-mail alerts took (`worker.mail.fan_out`).
+    mailed: int = 0
 
 
 def run_cycle(
@@ -115,21 +133,29 @@ def run_cycle(
             report.busy = True
             return report
         # A new target starts at the end of the delivery order: before what is ordered next.
-        _add_targets(session, settings.targets)
+        _add_targets(session, settings.targets + settings.mail_targets)
         report.lifted = _lift(session, now_us)
         report.ordered = _order(session, now_us)
         for name in settings.targets:
             _deliver(session, name, settings, channels, now_us, report)
-        _prune(session, settings.targets)
+        report.webhooks = webhooks.fan_out(
+            session, settings.base_url, now_us, behind_purge=bool(settings.cache_urls)
+        )
+        if settings.mail:
+            report.mailed = mailing.fan_out(
+                session, now_us, behind_purge=bool(settings.cache_urls), batch=settings.batch
+            )
+        _prune(session, settings.targets + settings.mail_targets + webhook_targets(session))
     return report
 
 
 def next_wake_us(session: Session, settings: Settings, now_us: int) -> int | None:
     """The next instant something becomes due: an embargo lift, an entry, a target's retry."""
+    names = settings.targets + webhook_targets(session)
     candidates = [
         changes.next_lift_us(session),
         outbox.next_due_us(session, now_us),
-        outbox.next_attempt_us(session, settings.targets, now_us) if settings.targets else None,
+        outbox.next_attempt_us(session, names, now_us) if names else None,
     ]
     found = [value for value in candidates if value is not None]
     return max(now_us, min(found)) if found else None

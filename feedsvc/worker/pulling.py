@@ -141,6 +141,7 @@ def _pull(session: Session, claim: Claim, settings: Settings, clock: Clock, fetc
             publisher=claim.publisher_name,
             now=now,
             tag_authority=settings.tag_authority,
+            source=f"feed source {claim.id}",
         )
     except ImportFailed as failure:
         session.rollback()

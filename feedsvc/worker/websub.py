@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from feedsvc import paths
 from feedsvc.models import City, Region, Topic
-from feedsvc.store import catalog, catalog_history, keys
+from feedsvc.store import catalog, catalog_history, keys, subscriptions
 
 Post = Callable[[str, dict[str, str]], None]
 
@@ -55,7 +55,11 @@ def feed_urls(session: Session, subject_keys: Sequence[str], base_url: str) -> l
             continue
         for page in _subject_paths(session, *subject):
             urls.extend(f"{base_url}{path}" for path in paths.feed_paths(page))
-    return urls
+    # The subscriptions these subjects cover change with them.
+    for subscription in subscriptions.for_changed_keys(session, subject_keys):
+        page = paths.subscription_path(subscription.key)
+        urls.extend(f"{base_url}{path}" for path in paths.feed_paths(page))
+    return list(dict.fromkeys(urls))
 
 
 @dataclass(frozen=True)

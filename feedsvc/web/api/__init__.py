@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from feedsvc.web.api import catalog, openapi, releases
+from feedsvc.web.api import catalog, media, openapi, releases, subscriptions, webhooks
 from feedsvc.web.problems import problem
 
 API_PREFIX = "/api/"
@@ -14,6 +14,9 @@ API_PREFIX = "/api/"
 def init_app(app: Flask) -> None:
     app.register_blueprint(releases.blueprint)
     app.register_blueprint(catalog.blueprint)
+    app.register_blueprint(media.blueprint)
+    app.register_blueprint(subscriptions.blueprint)
+    app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(openapi.blueprint)
 
 

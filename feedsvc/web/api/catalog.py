@@ -21,6 +21,7 @@ from feedsvc.publishing.catalog_changes import (
     CHANGE_INPUT,
     ENTRY_INPUT,
     CatalogChanges,
+    CatalogLookup,
     CatalogRefused,
     Changed,
     MergeInto,
@@ -29,10 +30,12 @@ from feedsvc.publishing.catalog_changes import (
 )
 from feedsvc.publishing.input import field_errors
 from feedsvc.store import catalog
+from feedsvc.store.audit import Acting, token_actor
 from feedsvc.store.catalog_history import Entry
 from feedsvc.web import urls
 from feedsvc.web.api.representation import city_out, publisher_out, region_out, topic_out
 from feedsvc.web.api.requests import Refusal, json_object, require_writer
+from feedsvc.web.auth import client_address
 from feedsvc.web.problems import problem
 
 blueprint = Blueprint("api_catalog", __name__, url_prefix="/api/v1")
@@ -89,7 +92,8 @@ def entry_api_url(collection: str, entry: Entry) -> str:
 
 
 def _changes() -> CatalogChanges:
-    return CatalogChanges(db.session(), now=current_app.config["CLOCK"]())
+    by = Acting(token_actor(require_writer()), client_address())
+    return CatalogChanges(db.session(), now=current_app.config["CLOCK"](), by=by)
 
 
 def _require_admin() -> None:
@@ -119,7 +123,7 @@ def _views(collection: str, kind: str) -> dict[str, Callable[..., Response]]:
     """The view functions of one collection, by the action they answer."""
 
     def read(key: str | int) -> Response:
-        return _answer(collection, _changes().find(kind, key))
+        return _answer(collection, CatalogLookup(db.session()).find(kind, key))
 
     def add() -> Response:
         _require_admin()

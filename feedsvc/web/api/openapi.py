@@ -10,16 +10,20 @@ from flask import Blueprint, Response, json
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from feedsvc.media.sniffing import ACCEPTED_TYPES
 from feedsvc.publishing.catalog_changes import (
     CHANGE_INPUT,
     ENTRY_INPUT,
     MergeInto,
     PublisherMergeInto,
 )
-from feedsvc.publishing.input import ReleaseIn, ReleasePatch
+from feedsvc.publishing.input import MediaIn, ReleaseIn, ReleasePatch, RetractionIn
+from feedsvc.publishing.subscriptions import SubscriptionIn
+from feedsvc.publishing.webhooks import WebhookIn
 from feedsvc.web.api.catalog import COLLECTIONS
 from feedsvc.web.api.representation import (
     CityOut,
+    MediaOut,
     Problem,
     PublisherOut,
     RegionOut,
@@ -27,6 +31,8 @@ from feedsvc.web.api.representation import (
     ReleaseOut,
     TopicOut,
 )
+from feedsvc.web.api.subscriptions import SubscriptionOut
+from feedsvc.web.api.webhooks import DeliveryList, DeliveryOut, WebhookCreated, WebhookOut
 from feedsvc.web.problems import PROBLEM_MEDIA_TYPE
 
 blueprint = Blueprint("api_openapi", __name__, url_prefix="/api/v1")
@@ -34,6 +40,9 @@ blueprint = Blueprint("api_openapi", __name__, url_prefix="/api/v1")
 _INPUT_MODELS: tuple[type[BaseModel], ...] = (
     ReleaseIn,
     ReleasePatch,
+    RetractionIn,
+    SubscriptionIn,
+    WebhookIn,
     *ENTRY_INPUT.values(),
     *CHANGE_INPUT.values(),
     MergeInto,
@@ -41,6 +50,12 @@ _INPUT_MODELS: tuple[type[BaseModel], ...] = (
 )
 _OUTPUT_MODELS: tuple[type[BaseModel], ...] = (
     ReleaseOut,
+    SubscriptionOut,
+    WebhookOut,
+    WebhookCreated,
+    DeliveryOut,
+    DeliveryList,
+    MediaOut,
     ReleaseList,
     CityOut,
     TopicOut,
@@ -210,15 +225,96 @@ def _paths() -> dict[str, Any]:
             },
             "delete": {
                 "summary": "Retract a release",
-                "description": "The release leaves every feed and page; reading it answers 410.",
+                "description": (
+                    "The release leaves every feed and page; reading it answers 410. The body is"
+                    " optional: a reason is shown on the 410 page and in the Atom tombstone."
+                ),
                 "security": _SECURED,
+                "requestBody": {
+                    "required": False,
+                    "content": _json_content(_ref(RetractionIn), {"reason": "Der Termin wurde abgesagt."}),
+                },
                 "responses": {
                     "204": {"description": "retracted (no content)"},
-                    **_problems(401, 403, 404, 410),
+                    **_problems(400, 401, 403, 404, 410, 413, 415, 422),
                 },
             },
         },
+        "/api/v1/media": {"post": _upload_operation()},
+        "/api/v1/subscriptions": {
+            "post": {
+                "summary": "The subscription of a filter (made if it is new); no token needed",
+                "requestBody": {
+                    "required": True,
+                    "content": _json_content(
+                        _ref(SubscriptionIn), {"cities": ["rosenheim", "bad-aibling"], "topics": ["verkehr"]}
+                    ),
+                },
+                "responses": {
+                    **_ok("made", _ref(SubscriptionOut), 201),
+                    **_ok("the subscription of this filter existed", _ref(SubscriptionOut)),
+                    **_problems(400, 413, 415, 422),
+                },
+            }
+        },
+        "/api/v1/subscriptions/{key}": {
+            "parameters": [
+                {
+                    "name": "key",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[a-z2-7]{16}$"},
+                    "description": "the subscription's key, 16 characters of base32",
+                }
+            ],
+            "get": {
+                "summary": "One subscription",
+                "responses": {**_ok("the subscription", _ref(SubscriptionOut)), **_problems(404)},
+            },
+        },
         **_catalog_paths(),
+        **_webhook_paths(),
+    }
+
+
+def _upload_operation() -> dict[str, Any]:
+    """`POST /api/v1/media`: a multipart body with the file and, for an image, its caption
+    and credit (the fields of `MediaIn`)."""
+    text_fields = MediaIn.model_json_schema()["properties"]
+    accepted = ", ".join(ACCEPTED_TYPES)
+    schema = {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {
+                "type": "string",
+                "format": "binary",
+                "description": f"the file: {accepted}; its type is read from its bytes, never its name",
+            },
+            **text_fields,
+        },
+        "additionalProperties": False,
+    }
+    location = {**_LOCATION["Location"], "description": "the upload's URL (as `url`)"}
+    return {
+        "summary": "Upload an image (JPEG, PNG, WebP) or a PDF document",
+        "description": (
+            "A release's `images` or `attachments` then name the upload's `url`. The same upload"
+            " again (the same bytes, for an image with the same caption and credit) answers 200"
+            " with the upload made before."
+        ),
+        "security": _SECURED,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": schema, "encoding": {"file": {"contentType": accepted}}}
+            },
+        },
+        "responses": {
+            **_ok("uploaded", _ref(MediaOut), 201, {"Location": location}),
+            **_ok("uploaded before", _ref(MediaOut)),
+            **_problems(401, 403, 413, 415, 422, 503),
+        },
     }
 
 
@@ -292,6 +388,108 @@ def _catalog_paths() -> dict[str, Any]:
             },
         }
     return found
+
+
+def _webhook_paths() -> dict[str, Any]:
+    """Newsrooms' webhook endpoints and their delivery log, for admin tokens
+    (docs/api.md#webhooks)."""
+    webhook_id = {
+        "name": "webhook_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+        "example": 1,
+    }
+    delivery_id = {**webhook_id, "name": "delivery_id"}
+    location = {**_LOCATION["Location"], "description": "the new webhook in the API"}
+    example = {
+        "url": "https://redaktion.example.org/hooks/feedsvc",
+        "description": "Redaktionssystem OVB",
+        "cities": ["rosenheim"],
+        "topics": ["verkehr"],
+    }
+    read_errors = _problems(401, 403, 404)
+    return {
+        "/api/v1/webhooks": {
+            "get": {
+                "summary": "Every webhook endpoint (admin token)",
+                "security": _SECURED,
+                "responses": {**_ok("the endpoints", _array(WebhookOut)), **_problems(401, 403)},
+            },
+            "post": {
+                "summary": "Register an endpoint for a subscription (admin token); its secret shown once",
+                "description": (
+                    "Name the subscription by `subscription` (its key) or by the filter fields of"
+                    " `POST /api/v1/subscriptions`. The URL must be https (http only to loopback,"
+                    " outside production)."
+                ),
+                "security": _SECURED,
+                "requestBody": {"required": True, "content": _json_content(_ref(WebhookIn), example)},
+                "responses": {
+                    **_ok("registered", _ref(WebhookCreated), 201, {"Location": location}),
+                    **_problems(400, 401, 403, 413, 415, 422),
+                },
+            },
+        },
+        "/api/v1/webhooks/{webhook_id}": {
+            "parameters": [webhook_id],
+            "get": {
+                "summary": "One webhook endpoint (admin token)",
+                "security": _SECURED,
+                "responses": {**_ok("the endpoint", _ref(WebhookOut)), **read_errors},
+            },
+            "delete": {
+                "summary": "Remove an endpoint with its delivery log (admin token)",
+                "security": _SECURED,
+                "responses": {"204": {"description": "removed (no content)"}, **read_errors},
+            },
+        },
+        "/api/v1/webhooks/{webhook_id}/enable": {
+            "parameters": [webhook_id],
+            "post": {
+                "summary": "Enable a disabled endpoint (admin token): what waited for it goes out",
+                "security": _SECURED,
+                "responses": {**_ok("the endpoint, enabled", _ref(WebhookOut)), **read_errors},
+            },
+        },
+        "/api/v1/webhooks/{webhook_id}/deliveries": {
+            "parameters": [webhook_id],
+            "get": {
+                "summary": "The endpoint's delivery log, newest first (admin token)",
+                "security": _SECURED,
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                    },
+                    {
+                        "name": "before",
+                        "in": "query",
+                        "required": False,
+                        "description": "only deliveries older than this one (the `next` link sets it)",
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                ],
+                "responses": {
+                    **_ok("a page of deliveries", _ref(DeliveryList)),
+                    **_problems(400, 401, 403, 404),
+                },
+            },
+        },
+        "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+            "parameters": [webhook_id, delivery_id],
+            "post": {
+                "summary": "Send a delivery again, with the same webhook-id (admin token)",
+                "security": _SECURED,
+                "responses": {
+                    **_ok("queued: the worker sends it next", _ref(DeliveryOut), 202),
+                    **_problems(401, 403, 404, 409),
+                },
+            },
+        },
+    }
 
 
 def _array(model: type[BaseModel]) -> dict[str, Any]:

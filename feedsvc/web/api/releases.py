@@ -14,8 +14,9 @@ from flask import Blueprint, Response, current_app, json, request
 from pydantic import ValidationError
 
 from feedsvc import db
-from feedsvc.models import Release
-from feedsvc.publishing.input import ReleaseIn, ReleasePatch, field_errors, parse_datetime
+from feedsvc.models import Release, Token
+from feedsvc.publishing.input import ReleaseIn, ReleasePatch, RetractionIn, field_errors, parse_datetime
+from feedsvc.publishing.media import Input
 from feedsvc.publishing.service import (
     Conflict,
     ConflictReason,
@@ -31,10 +32,12 @@ from feedsvc.store.releases import newest_visible_ids, releases_by_ids, was_publ
 from feedsvc.store.scope import Cursor, Scope, decode_cursor, encode_cursor
 from feedsvc.store.search import Search, SearchError, parse_search
 from feedsvc.store.write_access import may_write_city
+from feedsvc.text import relative_references
 from feedsvc.web import urls
-from feedsvc.web.api.representation import ReleaseList, release_out
+from feedsvc.web.api.representation import ReleaseList, ReleaseOut, WarningOut, release_out
 from feedsvc.web.api.requests import Refusal, json_object, require_writer
-from feedsvc.web.auth import bearer_token
+from feedsvc.web.auth import bearer_token, client_address
+from feedsvc.web.media import uploads
 from feedsvc.web.problems import problem
 
 # Release ids beyond the database's integer are refused by `live_release` (404), not by the
@@ -49,6 +52,7 @@ _STATUS_OF_REFUSAL = {
     RefusalKind.RETRACTED: 410,
     RefusalKind.RETIRED: 422,
     RefusalKind.NO_PRESS_OFFICE: 422,
+    RefusalKind.WOULD_UNPUBLISH: 422,
 }
 
 
@@ -62,14 +66,15 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
     return Response(body, status=status, content_type="application/json", headers=headers)
 
 
-def _validate(model: type[ReleaseIn] | type[ReleasePatch], body: dict[str, Any]) -> Any:
+def _validate(model: type[ReleaseIn] | type[ReleasePatch] | type[RetractionIn], body: dict[str, Any]) -> Any:
     try:
         return model.model_validate(body)
     except ValidationError as error:
         errors = field_errors(error)
         # Unknown cities and topics too, at once, not in a second round (docs/api.md#errors).
         refused = {item.field for item in errors}
-        errors += [item for item in unknown_names(db.session(), body) if item.field not in refused]
+        if model is not RetractionIn:
+            errors += [item for item in unknown_names(db.session(), body) if item.field not in refused]
         order = list(model.model_fields)
         errors.sort(key=lambda item: _field_position(order, item.field))
         raise Refusal(problem(422, "some fields are invalid", errors=errors)) from None
@@ -80,8 +85,28 @@ def _field_position(order: list[str], field: str) -> int:
     return order.index(name) if name in order else len(order)
 
 
+def _naming_uploads(data: Input, token: Token) -> Input:
+    """`data` with its images and attachments that name uploads filled from them."""
+    try:
+        resolved = uploads().resolve(data, urls.base_url(), token.publisher)
+    except OSError:
+        # An image with a caption of its own is made from its upload's file: the media storage
+        # could not be read or written (docs/operations.md#uploaded-images-and-pdfs).
+        raise Refusal(
+            problem(503, "the uploads could not be read; try again later", headers={"Retry-After": "60"})
+        ) from None
+    if isinstance(resolved, tuple):
+        raise Refusal(problem(422, "some fields are invalid", errors=list(resolved)))
+    return resolved
+
+
 def _publishing() -> Publishing:
-    return Publishing(db.session(), now=_now(), tag_authority=current_app.config["TAG_AUTHORITY"])
+    return Publishing(
+        db.session(),
+        now=_now(),
+        tag_authority=current_app.config["TAG_AUTHORITY"],
+        address=client_address(),
+    )
 
 
 def _refusal(refused: Refused) -> Refusal:
@@ -110,7 +135,8 @@ def _refused(refusal: Refusal) -> Response:
 @blueprint.post("")
 def publish() -> Response:
     token = require_writer()
-    data: ReleaseIn = _validate(ReleaseIn, json_object())
+    body = json_object()
+    data: ReleaseIn = _naming_uploads(_validate(ReleaseIn, body), token)
     outcome = _publishing().publish(TokenWriter(token), data)
     if isinstance(outcome, Refused):
         raise _refusal(outcome)
@@ -119,7 +145,8 @@ def publish() -> Response:
     release = outcome.release
     if not outcome.created:
         return _json(release_out(release))  # a retry, answered with the release it made
-    return _json(release_out(release), 201, {"Location": urls.api_release_url(release)})
+    answer = _with_warnings(release_out(release), body.get("body"), release.source_url)
+    return _json(answer, 201, {"Location": urls.api_release_url(release)})
 
 
 @blueprint.get("/<int:release_id>")
@@ -153,16 +180,44 @@ def correct(release_id: int) -> Response:
         # Relative links of a corrected body resolve against the release's stored source_url,
         # as they did when it was created (the schema sees only the fields sent).
         changes = {**changes, "source_url": release.source_url}
-    patch: ReleasePatch = _validate(ReleasePatch, changes)
+    patch: ReleasePatch = _naming_uploads(_validate(ReleasePatch, changes), writer.token)
     corrected = publishing.correct(writer, release_id, patch)
     if isinstance(corrected, Refused):
         raise _refusal(corrected)
-    return _json(release_out(corrected.release))
+    answer = release_out(corrected.release)
+    if "body" in patch.changed_fields:
+        answer = _with_warnings(answer, changes.get("body"), corrected.release.source_url)
+    return _json(answer)
+
+
+def _with_warnings(answer: ReleaseOut, body: object, source_url: str | None) -> ReleaseOut:
+    """The answer, warning that relative links and images of the body sent were dropped:
+    without a source_url there is nothing to resolve them against."""
+    if source_url is not None or not isinstance(body, str):
+        return answer
+    dropped = relative_references(body)
+    if not dropped.links and not dropped.images:
+        return answer
+    message = (
+        f"{dropped.links} link(s) and {dropped.images} image(s) with relative URLs were dropped "
+        "(links keep their text): send source_url, the release's address on your site, to resolve them"
+    )
+    return answer.model_copy(update={"warnings": [WarningOut(field="body", message=message)]})
 
 
 @blueprint.delete("/<int:release_id>")
 def retract(release_id: int) -> Response:
-    retracted = _publishing().retract(TokenWriter(require_writer()), release_id)
+    writer = TokenWriter(require_writer())
+    publishing = _publishing()
+    # Refused before the body is judged: a caller outside the scope learns nothing of it.
+    release = publishing.writable_release(writer, release_id)
+    if isinstance(release, Refused):
+        raise _refusal(release)
+    # The body is optional: a DELETE without one (and without a Content-Type) retracts
+    # without a reason; one that says it has a body must send a valid one.
+    has_body = bool(request.content_length or request.headers.get("Transfer-Encoding") or request.mimetype)
+    retraction: RetractionIn = _validate(RetractionIn, json_object()) if has_body else RetractionIn()
+    retracted = publishing.retract(writer, release_id, retraction.given_reason)
     if isinstance(retracted, Refused):
         raise _refusal(retracted)
     response = Response(status=204)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from feedsvc import paths
-from feedsvc.models import City, Publisher, Region, Release, Topic
+from feedsvc.media.sniffing import EXTENSIONS
+from feedsvc.models import City, Media, Publisher, Region, Release, Topic
 from feedsvc.publishing.input import FieldError
+from feedsvc.publishing.media import canonical_rendition
 from feedsvc.web import urls
 
 
@@ -21,13 +23,59 @@ class ImageOut(BaseModel):
     caption: str
     credit: str
     type: str
+    # 0 when unknown.
     length: int
+    # Pixels, where known (always for an image uploaded to feedsvc); left out when not.
+    width: int | None = Field(None, exclude_if=lambda value: value is None)
+    height: int | None = Field(None, exclude_if=lambda value: value is None)
+
+
+class AttachmentOut(BaseModel):
+    url: str
+    title: str
+    type: str
+    # 0 when unknown.
+    length: int
+
+
+class RenditionOut(BaseModel):
+    """One served form of an upload: the URL it is at for good, and what is there."""
+
+    url: str
+    type: str
+    length: int
+    width: int | None
+    height: int | None
+
+
+class MediaOut(BaseModel):
+    """An upload (docs/api.md#uploading-images-and-pdfs): `url` is what a release's `images`
+    (an image's full size) or `attachments` (a PDF) name; the other fields describe it."""
+
+    url: str
+    kind: str
+    type: str
+    length: int
+    width: int | None
+    height: int | None
+    pages: int | None
+    name: str
+    caption: str
+    credit: str
+    renditions: dict[str, RenditionOut]
 
 
 class ContactOut(BaseModel):
     name: str | None
     email: str | None
     phone: str | None
+
+
+class WarningOut(BaseModel):
+    """Something a write did that the writer may not expect; the write itself succeeded."""
+
+    field: str
+    message: str
 
 
 class ReleaseOut(BaseModel):
@@ -42,6 +90,7 @@ class ReleaseOut(BaseModel):
     topics: list[str]
     published_at: datetime
     images: list[ImageOut]
+    attachments: list[AttachmentOut] = []
     source_url: str | None
     author: str
     publisher: str
@@ -49,9 +98,12 @@ class ReleaseOut(BaseModel):
     language: str
     external_id: str | None
     correction_note: str | None
+    urgency: int
     created_at: datetime
     updated_at: datetime
     revision: int
+    # Only in the answer to the write that caused them (docs/api.md#warnings).
+    warnings: list[WarningOut] = []
 
 
 class ReleaseList(BaseModel):
@@ -148,8 +200,14 @@ def release_out(release: Release) -> ReleaseOut:
                 credit=i.credit,
                 type=i.media_type,
                 length=i.length,
+                width=i.width,
+                height=i.height,
             )
             for i in release.images
+        ],
+        attachments=[
+            AttachmentOut(url=urls.asset_url(a.url), title=a.title, type=a.media_type, length=a.length)
+            for a in release.attachments
         ],
         source_url=release.source_url,
         author=release.author,
@@ -158,6 +216,7 @@ def release_out(release: Release) -> ReleaseOut:
         language=release.language,
         external_id=release.external_id,
         correction_note=release.correction_note,
+        urgency=release.urgency,
         created_at=release.created_at,
         updated_at=release.updated_at,
         revision=release.revision,
@@ -213,4 +272,31 @@ def publisher_out(publisher: Publisher) -> PublisherOut:
         cities=[city.slug for city in publisher.cities],
         url=urls.absolute(f"/api/v1/publishers/{publisher.id}"),
         retired_at=publisher.retired_at,
+    )
+
+
+def media_out(media: Media) -> MediaOut:
+    renditions = {
+        each.name: RenditionOut(
+            url=urls.absolute(paths.media_path(media.key, each.name, EXTENSIONS[each.media_type])),
+            type=each.media_type,
+            length=each.length,
+            width=each.width,
+            height=each.height,
+        )
+        for each in media.renditions
+    }
+    named = renditions[canonical_rendition(media)]
+    return MediaOut(
+        url=named.url,
+        kind=media.kind,
+        type=named.type,
+        length=named.length,
+        width=named.width,
+        height=named.height,
+        pages=media.pages,
+        name=media.name,
+        caption=media.caption,
+        credit=media.credit,
+        renditions=renditions,
     )

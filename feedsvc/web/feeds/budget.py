@@ -39,7 +39,7 @@ def within_budget(entries: Sequence[Entry], budget: int) -> tuple[Entry, ...]:
             kept.append(entry)
         else:
             spent = budget  # once past the budget, later entries stay short even if small
-            kept.append(dataclasses.replace(entry, content_html=summary_html(entry)))
+            kept.append(dataclasses.replace(entry, content_html=summary_html(entry), shortened=True))
     return tuple(kept)
 
 

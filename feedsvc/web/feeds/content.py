@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -14,11 +15,15 @@ from sqlalchemy.orm import Session
 
 from feedsvc import paths
 from feedsvc.config import site_identity
-from feedsvc.formats.model import Category, Contact, Entry, Feed, Image, Link, Person, Tombstone
-from feedsvc.models import City, Region, Release, Topic
+from feedsvc.formats.model import Entry, Feed, Link, Person
+from feedsvc.models import City, Region, Release, Subscription, Topic
+from feedsvc.publishing.entries import release_entry, tombstone_of
+from feedsvc.publishing.subscriptions import filter_title as filter_title  # pages name it from here
 from feedsvc.store import catalog
 from feedsvc.store.keys import scope_key
+from feedsvc.store.releases import Holding
 from feedsvc.store.scope import Scope
+from feedsvc.store.subscriptions import subject_keys
 from feedsvc.web import urls
 from feedsvc.web.feeds.budget import content_budget, within_budget
 
@@ -26,8 +31,6 @@ from feedsvc.web.feeds.budget import content_budget, within_budget
 BERLIN = ZoneInfo("Europe/Berlin")
 # An empty feed still needs an `updated`; it comes from the data, never the clock.
 EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
-# Category scheme of a city's Amtlicher Gemeindeschlüssel (8 digits, Destatis).
-AGS_SCHEME = "urn:de:destatis:ags"
 # The XSLT stylesheet that shows a feed opened in a browser as a page (feedsvc/static).
 STYLESHEET_PATH = "/static/feed.xsl"
 
@@ -40,10 +43,19 @@ class Subject:
 
     key: str
     title: str
-    scope: Scope
+    scope: Holding
     page_path: str
     id_path: str = ""
     ended_at: datetime | None = None
+    # The change counters that tell whether its feeds are current: its own key, or for a
+    # subscription the subjects that cover it (`store.subscriptions.subject_keys`).
+    counter_keys: tuple[str, ...] = ()
+    # Of a retired subject: where its releases go on, as (title, page path).
+    successors: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def counters(self) -> tuple[str, ...]:
+        return self.counter_keys or (self.key,)
 
 
 def find_subject(
@@ -81,7 +93,60 @@ def subject_of(city: City | None = None, topic: Topic | None = None, region: Reg
         title = f"Thema {topic.name}"
     else:
         title = "alle Städte"
-    return Subject(key, title, scope, path, id_path, ended_at)
+    successors = _successors(city, topic, region) if ended_at is not None else ()
+    return Subject(key, title, scope, path, id_path, ended_at, successors=successors)
+
+
+def _successors(city: City | None, topic: Topic | None, region: Region | None) -> tuple[tuple[str, str], ...]:
+    """Where a retired subject's releases go on: a city's region (and the topic in it), a
+    region's parent region, and for a topic everything; always the directory of feeds."""
+    found: list[tuple[str, str]] = []
+    if region is not None and region.parent is not None and not region.parent.is_retired:
+        found.append((region.parent.name, paths.subject_path(region=region.parent)))
+    if city is not None and not city.region.is_retired:
+        found.append((city.region.name, paths.subject_path(region=city.region)))
+    if topic is not None and not topic.is_retired:
+        found.append((f"Thema {topic.name}", paths.subject_path(topic=topic)))
+    if not found:
+        found.append(("alle Städte", ""))
+    return (*found, ("Eigenen Feed zusammenstellen", "/subscriptions/new"))
+
+
+def ended_entry(subject: Subject, fmt: str) -> Entry:
+    """The one entry a retired subject's feed carries: it has ended, and where to go on."""
+    assert subject.ended_at is not None
+    when = subject.ended_at.astimezone(BERLIN)
+    links = "".join(
+        f'<li><a href="{escape(urls.absolute(paths.feed_path(path, fmt)))}">{escape(title)}</a></li>'
+        if path.startswith(("/cities", "/topics", "/regions")) or path == ""
+        else f'<li><a href="{escape(urls.absolute(path))}">{escape(title)}</a></li>'
+        for title, path in subject.successors
+    )
+    text = f"Seit dem {when:%d.%m.%Y} erscheinen hier keine neuen Pressemitteilungen mehr."
+    site = site_identity(current_app)
+    return Entry(
+        id=urls.absolute((subject.id_path or "/") + "#eingestellt"),
+        title="Dieser Feed wurde eingestellt",
+        link=urls.absolute(subject.page_path or "/"),
+        summary=f"{text} Weiter geht es in: " + ", ".join(title for title, _ in subject.successors),
+        content_html=f"<p>{escape(text)} Neue Meldungen finden Sie hier:</p><ul>{links}</ul>",
+        published=when,
+        updated=when,
+        author=Person(name=site.name, email=site.contact.email),
+    )
+
+
+def subscription_subject(subscription: Subscription) -> Subject:
+    """The subject of a subscription's feeds and page: titled by what it filters."""
+    path = paths.subscription_path(subscription.key)
+    return Subject(
+        key=f"subscription:{subscription.key}",
+        title=filter_title(subscription),
+        scope=subscription,
+        page_path=path,
+        id_path=path,
+        counter_keys=subject_keys(subscription),
+    )
 
 
 def _subtitle(subject: Subject) -> str:
@@ -98,62 +163,11 @@ def ended_note(subject: Subject) -> str:
 
 
 def entry_of(release: Release, embargo_now: datetime | None = None) -> Entry:
-    """The entry of a release; with `embargo_now`, one still under embargo then is marked so."""
-    base = urls.base_url()
-    categories = [
-        Category(term=topic.name, scheme=f"{base}/topics/", label=topic.name) for topic in release.topics
-    ]
-    city = release.city
-    categories.append(Category(term=city.name, scheme=f"{base}/cities/", label=city.name))
-    if city.ags:
-        # The official municipality key lets aggregators match cities across sources.
-        categories.append(Category(term=city.ags, scheme=AGS_SCHEME, label=city.ags))
-    images = tuple(
-        Image(
-            url=urls.asset_url(image.url, base),
-            type=image.media_type,
-            # The API takes 0 for a size nobody knows; no feed format allows a length of 0.
-            length=image.length or None,
-            caption=image.caption,
-            credit=image.credit,
-        )
-        for image in release.images
+    """The entry of a release (`publishing.entries`) on the request's base URL; with
+    `embargo_now`, one still under embargo then is marked so."""
+    return release_entry(
+        release, urls.base_url(), embargo_now=embargo_now, early_access_url=urls.early_access_url
     )
-    published, updated = release.published_at, _updated(release)
-    embargoed = embargo_now is not None and release.published_at > embargo_now
-    if embargo_now is not None and embargoed:
-        # Shown to journalists before its instant: dated by when it was last written, never
-        # from the future; the embargo instant is in the notice (and JSON's `_feedsvc`).
-        published = updated = min(release.updated_at, embargo_now)
-    return Entry(
-        id=release.guid,
-        title=release.title,
-        link=urls.release_url(release),
-        summary=release.summary,
-        content_html=release.body_html,
-        published=published.astimezone(BERLIN),
-        updated=updated.astimezone(BERLIN),
-        author=Person(name=release.author, email=release.contact_email),
-        categories=tuple(categories),
-        images=images,
-        language=release.language,
-        correction_note=release.correction_note or "",
-        embargoed_until=release.published_at.astimezone(BERLIN) if embargoed else None,
-        source_url=release.source_url,
-        contact=_contact(release),
-    )
-
-
-def _contact(release: Release) -> Contact | None:
-    if not (release.contact_name or release.contact_email or release.contact_phone):
-        return None
-    return Contact(name=release.contact_name or "", email=release.contact_email, phone=release.contact_phone)
-
-
-def _updated(release: Release) -> datetime:
-    # Until its first correction a release's content dates from its publication, however
-    # long after it was written or imported.
-    return max(release.updated_at, release.published_at) if release.revision > 1 else release.published_at
 
 
 def feed_of(
@@ -169,14 +183,16 @@ def feed_of(
     update_seconds: int | None = None,
     embargo_now: datetime | None = None,
     archive: bool = False,
+    ended: bool = False,
 ) -> Feed:
     """The feed of a page. Its `updated` is its newest change (entry or tombstone), never
-    the clock, and, since entries are dated so, never in the future, journalist feeds too."""
+    the clock, and, since entries are dated so, never in the future, journalist feeds too.
+    `ended`: the first page of a retired subject, which holds only the entry saying so."""
     entries = within_budget([entry_of(release, embargo_now) for release in releases], content_budget())
+    if ended:
+        entries = (ended_entry(subject, fmt),)
     tombstones = tuple(
-        Tombstone(ref=release.guid, when=release.retracted_at.astimezone(BERLIN))
-        for release in retracted
-        if release.retracted_at is not None
+        tombstone for tombstone in (tombstone_of(release) for release in retracted) if tombstone is not None
     )
     stamps = [entry.updated for entry in entries] + [tombstone.when for tombstone in tombstones]
     alternate = urls.absolute(subject.page_path or "/")

@@ -18,7 +18,7 @@ from feedsvc.formats.model import Feed
 from feedsvc.models import Release
 from feedsvc.store import changes
 from feedsvc.store.changes import FeedState, from_micros
-from feedsvc.store.keys import CATALOG_KEY, scope_key
+from feedsvc.store.keys import CATALOG_KEY
 from feedsvc.store.releases import (
     newer_visible_ids,
     newer_visible_positions,
@@ -53,6 +53,12 @@ def lift_due_embargoes(subject_states: dict[str, FeedState], now: datetime) -> N
         changes.lift_embargo(session, key, seen, now)
     session.commit()
     state_reader().forget()
+
+
+def newest_state(states: dict[str, FeedState], keys: tuple[str, ...]) -> FeedState:
+    """Of a subject's counters, the one that changed last: a subscription's feed changed
+    when any of the subjects covering it did."""
+    return max((states[key] for key in keys), key=lambda state: state.changed_us)
 
 
 def _tombstones(subject: Subject, query: FeedQuery, state: FeedState) -> list[Release]:
@@ -116,7 +122,11 @@ def build_feed(
     """The feed value of one page. `embargoed` (journalists only) also shows
     releases still under embargo, each marked with its embargo time."""
     visible_until = EMBARGO_HORIZON if embargoed else now
-    ids, beyond = _walk(subject, query, visible_until)
+    # A retired subject's feed says so in its one entry (docs/feeds.md#feeds-that-ended).
+    ended = subject.ended_at is not None and query == FeedQuery(limit=query.limit)
+    ids, beyond = (
+        ([], Neighbours(older=False, newer=False)) if ended else _walk(subject, query, visible_until)
+    )
     page = releases_by_ids(db.session(), ids)
     path = paths.feed_path(subject.page_path, fmt)
     ttl_seconds, update_seconds = _polling(query, embargoed=embargoed)
@@ -132,6 +142,7 @@ def build_feed(
         update_seconds=update_seconds,
         embargo_now=now if embargoed else None,
         archive=query.is_archive,
+        ended=ended,
     )
     if query.search is None:
         return feed
@@ -144,9 +155,9 @@ def render(subject: Subject, fmt: str, query: FeedQuery, cache_key: str, now: da
     """Renders inside one read snapshot, so the label matches the content exactly."""
     started = time.perf_counter()
     session = db.session()
-    subject_keys = (scope_key(subject.scope), CATALOG_KEY)
+    subject_keys = (*subject.counters, CATALOG_KEY)
     states = changes.states(db.snapshot(session), subject_keys)
-    feed = build_feed(subject, fmt, query, now, states[subject_keys[0]])
+    feed = build_feed(subject, fmt, query, now, newest_state(states, subject.counters))
     body = FORMATS[fmt].render(feed)
     session.rollback()
     metrics.instruments().rendered(fmt, started)

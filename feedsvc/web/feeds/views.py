@@ -8,6 +8,7 @@ The front (`front.py`) answers most polls before they get here, with the same ru
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -15,24 +16,25 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from feedsvc import db
-from feedsvc.formats import FORMATS
-from feedsvc.store import changes
+from feedsvc import db, paths
+from feedsvc.formats import FORMATS, NINJS
+from feedsvc.store import changes, subscriptions
 from feedsvc.store.changes import from_micros
-from feedsvc.store.keys import journalist_key, scope_key
+from feedsvc.store.keys import journalist_key
 from feedsvc.web import metrics, urls
 from feedsvc.web.auth import feed_reader_token
 from feedsvc.web.feeds.cache import RenderedFeed, feed_cache, feed_cache_key, is_current, state_reader
 from feedsvc.web.feeds.conditional import Reply, client_holds, encoding_for, reply, stale_reply, wants_fresh
-from feedsvc.web.feeds.content import find_subject
+from feedsvc.web.feeds.content import Subject, find_subject, subscription_subject
 from feedsvc.web.feeds.query import FeedQuery, parse_query
-from feedsvc.web.feeds.render import build_feed, lift_due_embargoes, render
+from feedsvc.web.feeds.render import build_feed, lift_due_embargoes, newest_state, render
 from feedsvc.web.problems import problem
 
 blueprint = Blueprint("feeds", __name__)
 
 PLAIN_QUERY = FeedQuery()
-Slugs = tuple[str | None, str | None, str | None]
+# Finds the subject of a feed request in the database (None: there is none, 404).
+Finder = Callable[[], "Subject | None"]
 # A non-canonical query string always names the same canonical URL: caches may keep the redirect.
 REDIRECT_MAX_AGE = 86400
 
@@ -43,8 +45,27 @@ REDIRECT_MAX_AGE = 86400
 @blueprint.get("/cities/<city>/topics/<topic>/feed.<fmt>")
 @blueprint.get("/regions/<region>/feed.<fmt>")
 def feed(fmt: str, city: str | None = None, topic: str | None = None, region: str | None = None) -> Response:
+    return serve_feed(fmt, lambda: find_subject(db.session(), city, topic, region))
+
+
+@blueprint.get("/subscriptions/<key>/feed.<fmt>")
+def subscription_feed(key: str, fmt: str) -> Response:
+    """A subscription's feed (docs/feeds.md#subscriptions): served, cached and validated as
+    every other feed, by the counters of the subjects that cover it."""
+
+    def find() -> Subject | None:
+        subscription = subscriptions.by_key(db.session(), key)
+        return subscription_subject(subscription) if subscription is not None else None
+
+    return serve_feed(fmt, find)
+
+
+def serve_feed(fmt: str, find: Finder) -> Response:
+    """A feed in `fmt` of the subject `find` names (None: 404), for a poller or a journalist."""
     if fmt not in FORMATS:
         abort(404)
+    if fmt == NINJS and (ended := _ended(find)) is not None:
+        return ended
     # Every poll comes through here: read the WSGI environ directly where a
     # parsed header is not needed (most polls carry no query string at all).
     environ = request.environ
@@ -56,11 +77,11 @@ def feed(fmt: str, city: str | None = None, topic: str | None = None, region: st
         return canonical_redirect(canonical)
     now = current_app.config["CLOCK"]()
     if "HTTP_AUTHORIZATION" in environ:
-        return private_feed(fmt, query, now, (city, topic, region))
+        return private_feed(fmt, query, now, find)
     cache_key = feed_cache_key(urls.base_url(), request.path, canonical)
     cached = feed_cache().get(cache_key)
     try:
-        entry = _current(cached, fmt, query, cache_key, now, (city, topic, region))
+        entry = _current(cached, fmt, query, cache_key, now, find)
     except (DBAPIError, PoolTimeoutError) as error:
         if not db.is_outage(error):
             raise
@@ -70,6 +91,21 @@ def feed(fmt: str, city: str | None = None, topic: str | None = None, region: st
     if entry is None:
         abort(404)
     return as_response(reply(entry, environ, now, current_app.config), entry)
+
+
+def _ended(find: Finder) -> Response | None:
+    """410 for a newsroom system asking for the ninjs feed of a retired subject: an item
+    feed that ended is gone for machines; the reader formats say so in an entry instead."""
+    subject = find()
+    if subject is None or subject.ended_at is None:
+        return None
+    successors = [
+        urls.absolute(paths.feed_path(path, NINJS))
+        for _, path in subject.successors
+        if path != "/subscriptions/new"
+    ]
+    detail = f"this feed has ended on {subject.ended_at.date().isoformat()}"
+    return problem(410, detail, successors=successors)
 
 
 def canonical_redirect(canonical: str) -> Response:
@@ -101,7 +137,7 @@ def unavailable(cached: RenderedFeed | None, now: datetime) -> Response:
 
 
 def _current(
-    cached: RenderedFeed | None, fmt: str, query: FeedQuery, cache_key: str, now: datetime, slugs: Slugs
+    cached: RenderedFeed | None, fmt: str, query: FeedQuery, cache_key: str, now: datetime, find: Finder
 ) -> RenderedFeed | None:
     """The rendered feed for this request, rendered anew only when it changed."""
     if cached is not None:
@@ -115,11 +151,10 @@ def _current(
         if is_current(cached, states, now):
             metrics.instruments().cache_hit.inc()
             return cached
-    subject = find_subject(db.session(), *slugs)
+    subject = find()
     if subject is None:
         return None
-    key = scope_key(subject.scope)
-    lift_due_embargoes(state_reader().states([key]), now)
+    lift_due_embargoes(state_reader().states(list(subject.counters)), now)
     with feed_cache().single_flight(cache_key):
         again = feed_cache().get(cache_key)
         # Another thread's render, or the entry we had: an embargo lift that showed nothing
@@ -134,28 +169,37 @@ def _current(
         return entry
 
 
-def private_feed(fmt: str, query: FeedQuery, now: datetime, slugs: Slugs) -> Response:
-    """A journalist's feed: embargoed releases early, marked, never cached publicly."""
+def journalist_refusal() -> Response | None:
+    """401 unless the request's credentials are a journalist (or admin) token, as a Bearer
+    token or the password of HTTP Basic authentication; None for a journalist."""
     token = feed_reader_token(request.headers.get("Authorization", ""))
-    if token is None or token.role not in ("journalist", "admin"):
-        detail = "send a journalist token as 'Authorization: Bearer <token>' (or as the Basic password)"
-        headers = {"WWW-Authenticate": 'Bearer realm="feedsvc", Basic realm="feedsvc"'}
-        return problem(401, detail, headers=headers)
-    subject = find_subject(db.session(), *slugs)
+    if token is not None and token.role in ("journalist", "admin"):
+        return None
+    detail = "send a journalist token as 'Authorization: Bearer <token>' (or as the Basic password)"
+    headers = {"WWW-Authenticate": 'Bearer realm="feedsvc", Basic realm="feedsvc"'}
+    return problem(401, detail, headers=headers)
+
+
+def private_feed(fmt: str, query: FeedQuery, now: datetime, find: Finder) -> Response:
+    """A journalist's feed: embargoed releases early, marked, never cached publicly."""
+    refusal = journalist_refusal()
+    if refusal is not None:
+        return refusal
+    subject = find()
     if subject is None:
         abort(404)
-    key = scope_key(subject.scope)
-    found = changes.states(db.session().connection(), [key, journalist_key(key)])
-    state = found[key]
+    counters = subject.counters
+    found = changes.states(db.session().connection(), [*counters, *map(journalist_key, counters)])
+    state = newest_state(found, counters)
     feed = build_feed(subject, fmt, query, now, state, embargoed=True)
     body = FORMATS[fmt].render(feed)
     # What journalists see changes with every public change and with every write to a release
     # still under embargo, which the public counter never hears of.
-    changed = max(state.changed_us, found[journalist_key(key)].changed_us)
+    changed = max(found[key].changed_us for key in found)
     # Compressed like public feeds, and validated by its bytes: nobody else sees them.
     private = RenderedFeed(
-        keys=(key,),
-        versions=(state.version,),
+        keys=counters,
+        versions=tuple(found[key].version for key in counters),
         body=body,
         media_type=FORMATS[fmt].media_type,
         tag=hashlib.blake2b(body, digest_size=12).hexdigest(),

@@ -106,7 +106,7 @@ def change_password(signed: SignedIn) -> Response:
         return _account_page(signed, 422, errors)
     db_session = db.session()
     begin_writing(db_session)
-    accounts.set_password(db_session, user, new_password, keep=signed.row)
+    accounts.set_password(db_session, user, new_password, now(), by=signed.acting, keep=signed.row)
     db_session.commit()
     flash(PASSWORD_CHANGED)
     return desk.see_other("desk_account.account")

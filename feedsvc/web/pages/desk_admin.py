@@ -148,7 +148,7 @@ def create_user(signed: SignedIn) -> Response:
         return _users_page(422, form, errors)
     begin_writing(db_session)
     try:
-        user = accounts.create_user(db_session, checked, now())
+        user = accounts.create_user(db_session, checked, now(), by=signed.acting)
         db_session.commit()
     except IntegrityError:
         # Another admin created the same address a moment ago.
@@ -171,7 +171,7 @@ def deactivate_user(signed: SignedIn, user_id: int) -> Response:
         flash(f"{user.email} war schon deaktiviert.")
         return desk.see_other("desk_admin.users")
     begin_writing(db_session)
-    accounts.deactivate_user(db_session, user, now())
+    accounts.deactivate_user(db_session, user, now(), by=signed.acting)
     db_session.commit()
     flash(f"{user.email} ist deaktiviert und überall abgemeldet.")
     return desk.see_other("desk_admin.users")
@@ -234,10 +234,17 @@ def create_token_view(signed: SignedIn) -> Response:
     begin_writing(db_session)
     if form.role == "publisher":
         token, secret = create_publisher_token(
-            db_session, office_name=form.publisher, cities=cities, now=now(), label=form.label
+            db_session,
+            office_name=form.publisher,
+            cities=cities,
+            now=now(),
+            label=form.label,
+            by=signed.acting,
         )
     else:
-        token, secret = create_token(db_session, role=form.role, now=now(), label=form.label)
+        token, secret = create_token(
+            db_session, role=form.role, now=now(), label=form.label, by=signed.acting
+        )
     db_session.commit()
     return private_page(
         "publish/token_created.html",
@@ -259,7 +266,7 @@ def revoke_token_view(signed: SignedIn, token_id: int) -> Response:
         flash(f"Token {token.id} war schon widerrufen.")
         return desk.see_other("desk_admin.token_list")
     begin_writing(db_session)
-    revoke_token(token, now())
+    revoke_token(token, now(), by=signed.acting)
     db_session.commit()
     flash(f"Token {token.id} ist widerrufen; wer damit angemeldet war, ist abgemeldet.")
     return desk.see_other("desk_admin.token_list")

@@ -30,6 +30,7 @@ from feedsvc.publishing.catalog_changes import (
 )
 from feedsvc.publishing.input import FieldError, field_errors
 from feedsvc.store import catalog, catalog_history
+from feedsvc.store.audit import Acting
 from feedsvc.store.catalog_history import name_of
 from feedsvc.text import plain_text
 from feedsvc.web.pages import desk
@@ -131,7 +132,7 @@ def change(signed: SignedIn, kind: str, action: str) -> Response:
     # Plain text: no markup, no control characters (PostgreSQL compares no NUL).
     values = {name: plain_text(request.form.get(name, "")) for name in fields_of(kind, action)}
     posted = Posted(kind, action, values)
-    attempt = _ATTEMPTS[action](_Attempt(kind, values, posted.errors))
+    attempt = _ATTEMPTS[action](_Attempt(kind, values, posted.errors, signed.acting))
     if isinstance(attempt, CatalogRefused):
         _word_refusal(attempt, posted.errors)
     if posted.errors:
@@ -151,10 +152,11 @@ class _Attempt:
     kind: str
     values: dict[str, str]
     errors: dict[str, str]
+    by: Acting
 
     @property
     def changes(self) -> CatalogChanges:
-        return CatalogChanges(db.session(), now=current_app.config["CLOCK"]())
+        return CatalogChanges(db.session(), now=current_app.config["CLOCK"](), by=self.by)
 
     def required(self, *names: str) -> None:
         for name in names:

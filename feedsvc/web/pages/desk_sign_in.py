@@ -28,9 +28,9 @@ from feedsvc.store.sign_in_throttle import Counter, Limits, Purpose
 from feedsvc.store.tokens import token_by_secret
 from feedsvc.store.write_access import writes_at_all
 from feedsvc.web import urls
+from feedsvc.web.auth import client_address
 from feedsvc.web.pages import desk, publish_session
 from feedsvc.web.pages.desk_mail import MailNotSent, links_enabled, send_sign_in_link
-from feedsvc.web.pages.publish_session import client_address
 from feedsvc.web.pages.responses import now, private_page
 
 blueprint = desk.blueprint("desk_sign_in", __name__)

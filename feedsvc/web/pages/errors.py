@@ -20,6 +20,11 @@ MESSAGES: dict[int, tuple[str, str]] = {
     403: ("Keine Berechtigung", "Mit Ihrer Anmeldung dürfen Sie diese Pressemitteilung nicht bearbeiten."),
     404: ("Seite nicht gefunden", "Diese Seite gibt es nicht, oder sie ist noch nicht veröffentlicht."),
     405: ("Nicht erlaubt", "Diese Seite lässt sich so nicht aufrufen."),
+    413: (
+        "Zu große Dateien",
+        "Die gesendeten Dateien sind zusammen zu groß. Bitte gehen Sie zurück und senden Sie "
+        "kleinere Bilder oder weniger Dateien auf einmal; die Grenze steht beim Hochladen im Formular.",
+    ),
     410: (
         "Pressemitteilung zurückgezogen",
         "Die herausgebende Stelle hat diese Pressemitteilung zurückgezogen. Sie ist nicht mehr verfügbar.",
@@ -36,14 +41,23 @@ def error_response(
     back: tuple[str, str] | None = None,
     message: str | None = None,
     subjects: Iterable[str] = (),
+    reason: str | None = None,
 ) -> Response:
     """The German error page for `status`; `back` is a (label, path) link to go on from;
-    `subjects`: the keys whose change may end the error (a release's, say). Cached like a
+    `subjects`: the keys whose change may end the error (a release's, say); `reason`: why a
+    retracted release was withdrawn, in its press office's words. Cached like a
     page (`responses.page_max_age`) unless `max_age` says otherwise."""
     title, default_message = MESSAGES.get(status, FALLBACK)
     message = message or default_message
     head = Head(title=title, description=message, canonical=urls.absolute(request.path), noindex=True)
-    context = {"head": head, "code": status, "title": title, "message": message, "back": back}
+    context = {
+        "head": head,
+        "code": status,
+        "title": title,
+        "message": message,
+        "back": back,
+        "reason": reason,
+    }
     if private:
         return private_page("pages/error.html", status=status, **context)
     return public_page("pages/error.html", status=status, max_age=max_age, subjects=subjects, **context)

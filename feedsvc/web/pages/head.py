@@ -46,7 +46,8 @@ class Head:
 
 
 def feed_links(page_path: str, subject_title: str) -> tuple[FeedLink, ...]:
-    """The Atom, RSS and JSON feeds of a subject, titled as the feeds title themselves."""
+    """The Atom, RSS and JSON feeds of a subject, titled as the feeds title themselves (not
+    ninjs, which is for newsroom systems, not readers: `FeedFormat.for_readers`)."""
     return tuple(
         FeedLink(
             fmt=fmt.name,
@@ -57,4 +58,5 @@ def feed_links(page_path: str, subject_title: str) -> tuple[FeedLink, ...]:
             title=f"{fmt.label}: {site_identity(current_app).feed_title(subject_title)}",
         )
         for fmt in FORMATS.values()
+        if fmt.for_readers
     )

@@ -12,7 +12,7 @@ from feedsvc import db
 from feedsvc.config import site_identity
 from feedsvc.store.keys import ALL_KEY
 from feedsvc.store.releases import newest_visible
-from feedsvc.store.scope import Cursor, decode_cursor, encode_cursor
+from feedsvc.store.scope import Cursor, Scope, decode_cursor, encode_cursor
 from feedsvc.store.search import SearchError, parse_search
 from feedsvc.web import urls
 from feedsvc.web.pages import counts, search
@@ -49,6 +49,7 @@ def overview(city: str | None = None, topic: str | None = None, region: str | No
 
 def _overview_page(found: Overview, after: Cursor | None) -> Response:
     session, moment, scope = db.session(), now(), found.subject.scope
+    assert isinstance(scope, Scope), "an overview is of a subject, not a subscription"
     rows = newest_visible(session, scope, moment, PAGE_SIZE + 1, after)
     releases = rows[:PAGE_SIZE]
     older = None

@@ -9,6 +9,8 @@ outcomes become pages, messages in German on the form or flashed.
 
 A new release's form publishes once however often it is sent: its submission key
 is the release's external_id, and a repeat is answered like the first success.
+The same key names the form's draft (`desk_drafts`, "Als Entwurf speichern"), which
+publishing the form deletes in the same transaction (`publishing.drafts`).
 """
 
 from __future__ import annotations
@@ -16,21 +18,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask import Response, current_app, flash, request, url_for
+from pydantic import ValidationError
 
-from feedsvc import db
-from feedsvc.models import City, Release, Topic
+from feedsvc import db, paths
+from feedsvc.models import City, Draft, Release, Topic
+from feedsvc.publishing.drafts import DraftChanged, Drafting
+from feedsvc.publishing.input import MAX_REASON_CHARS, RetractionIn
 from feedsvc.publishing.service import Conflict, ConflictReason, Publishing, RefusalKind, Refused
 from feedsvc.store import catalog
 from feedsvc.store.browse import releases_in_cities
-from feedsvc.store.releases import release_by_id
+from feedsvc.store.drafts import draft_with_key, visible_draft, visible_drafts
+from feedsvc.store.releases import release_by_id, was_public
 from feedsvc.store.scope import Cursor, decode_cursor, encode_cursor
+from feedsvc.web.auth import client_address
+from feedsvc.web.media import accepts_uploads
 from feedsvc.web.pages import desk
 from feedsvc.web.pages.desk import signed_in
 from feedsvc.web.pages.desk_sign_in import sign_in_page
+from feedsvc.web.pages.desk_uploads import naming_uploads, take_uploads
 from feedsvc.web.pages.errors import error_response
 from feedsvc.web.pages.publish_form import (
+    ACTION_FIELD,
     ReleaseForm,
     apply_errors,
+    check_timing,
     empty_form,
     field_labels,
     form_from_release,
@@ -39,14 +50,22 @@ from feedsvc.web.pages.publish_form import (
     parse_change,
     parse_new,
 )
-from feedsvc.web.pages.publish_messages import OUT_OF_SCOPE, already_published_message, conflict_message
+from feedsvc.web.pages.publish_messages import (
+    OUT_OF_SCOPE,
+    already_published_message,
+    conflict_message,
+    draft_changed_message,
+    published_message,
+)
 from feedsvc.web.pages.publish_session import SignedIn, current
-from feedsvc.web.pages.release import MAX_RELEASE_ID
+from feedsvc.web.pages.release import MAX_RELEASE_ID, embargoed_page
 from feedsvc.web.pages.responses import now, private_page
 
 blueprint = desk.blueprint("publish", __name__)
 
 LIST_LIMIT = 50
+# The drafts the list shows, the most recently saved first.
+DRAFT_LIST_LIMIT = 100
 # Refusals of the release itself are answered with an error page, as when it is opened.
 _STATUS_OF_RELEASE_REFUSAL = {
     RefusalKind.NO_SUCH_RELEASE: 404,
@@ -56,7 +75,22 @@ _STATUS_OF_RELEASE_REFUSAL = {
 
 
 def _publishing() -> Publishing:
-    return Publishing(db.session(), now=now(), tag_authority=current_app.config["TAG_AUTHORITY"])
+    return Publishing(
+        db.session(),
+        now=now(),
+        tag_authority=current_app.config["TAG_AUTHORITY"],
+        address=client_address(),
+    )
+
+
+def drafting() -> Drafting:
+    """The writes of drafts and preview links, for whoever asks from this request's address."""
+    return Drafting(db.session(), now=now(), address=client_address())
+
+
+def new_release_form_page(signed: SignedIn, form: ReleaseForm, status: int = 200) -> Response:
+    """The form of a new release, or of the draft its submission key saved (`desk_drafts`)."""
+    return _form_page(signed, form, status=status)
 
 
 def _form_page(
@@ -66,7 +100,10 @@ def _form_page(
     status: int = 200,
     earlier: Release | None = None,
 ) -> Response:
-    title = "Pressemitteilung bearbeiten" if release else "Neue Pressemitteilung"
+    draft = _draft_of(signed, form) if release is None else None
+    title = "Neue Pressemitteilung" if release is None else "Pressemitteilung bearbeiten"
+    if draft is not None:
+        title = "Entwurf bearbeiten"
     if release is None and not form.submission_key:
         # A POST from a page without a key (opened before keys existed) is shown again with
         # one, so that from now on sending it twice publishes once.
@@ -78,11 +115,20 @@ def _form_page(
         heading=title,
         form=form,
         release=release,
+        draft=draft,
         earlier=earlier,
         cities=_offered_cities(signed.writable_cities(), release),
         topics=_offered_topics(release),
         labels=field_labels(form),
     )
+
+
+def _draft_of(signed: SignedIn, form: ReleaseForm) -> Draft | None:
+    """The saved draft a form was opened from, if the one signed in sees it."""
+    if form.draft_revision is None or not form.submission_key:
+        return None
+    draft = draft_with_key(db.session(), form.submission_key)
+    return draft if draft is not None and visible_draft(db.session(), signed.holder, draft.id) else None
 
 
 def _offered_cities(cities: Sequence[City], release: Release | None) -> list[City]:
@@ -135,6 +181,8 @@ def dashboard() -> Response:
         "publish/list.html",
         head=desk.head("Ihre Pressemitteilungen"),
         cities=cities,
+        # Drafts head the first page only; older pages go on with releases.
+        drafts=[] if after else visible_drafts(db.session(), signed.holder, DRAFT_LIST_LIMIT),
         releases=rows[:LIST_LIMIT],
         older=_older_page(rows),
         now=now(),
@@ -156,22 +204,36 @@ def new_form(signed: SignedIn) -> Response:
 
 
 @blueprint.post("/new")
+@accepts_uploads
 @signed_in
 def create(signed: SignedIn) -> Response:
-    form = form_from_request(request.form)
-    data = parse_new(form)
-    if data is None:
+    form = form_from_request(request.form, files=request.files)
+    # Files sent with the form are uploaded first: their rows name the uploads from now on.
+    take_uploads(form, request.files, signed.writer)
+    # "Planen" and "Jetzt veröffentlichen" each check the time against what they promise.
+    check_timing(form, request.form.get(ACTION_FIELD, ""), now())
+    data = naming_uploads(form, parse_new(form), signed.writer)
+    if data is None or form.errors:
         return _form_page(signed, form, status=422)  # keeps its key: corrected and sent, still one form
     # Its submission key is the external_id: the service answers a form sent again (a double
-    # click racing itself included) with the release it made the first time.
-    outcome = _publishing().publish(signed.writer, data)
+    # click racing itself included) with the release it made the first time. The form's
+    # draft, if it was saved as one, goes in the same transaction.
+    outcome = drafting().publish(
+        _publishing(), signed.writer, signed.holder, data, form.submission_key, form.draft_revision
+    )
+    if isinstance(outcome, DraftChanged):
+        # 409: the draft was saved again since this form was opened. The form comes back as it
+        # was typed, now at the draft's revision: sending it once more, knowingly, wins.
+        form.add_error("", draft_changed_message(outcome.draft))
+        form.draft_revision = outcome.draft.revision
+        return _form_page(signed, form, status=409)
     if isinstance(outcome, Refused):
         _show_refusal(form, outcome)
         return _form_page(signed, form, status=422)
     if isinstance(outcome, Conflict):
         return _conflict_answer(signed, form, outcome)
     if outcome.created:
-        flash(f"Veröffentlicht: {outcome.release.title}")
+        flash(published_message(outcome.release, now()))
     else:
         # Answered exactly as the first POST was: to the list, which shows the release once.
         flash(already_published_message(outcome.release))
@@ -200,14 +262,18 @@ def edit_form(signed: SignedIn, release_id: int) -> Response:
 
 
 @blueprint.post("/<int:release_id>/edit")
+@accepts_uploads
 @signed_in
 def update(signed: SignedIn, release_id: int) -> Response:
     release = _own_release(signed, release_id)
     if isinstance(release, Response):
         return release
-    form = form_from_request(request.form, {image.url: image.length for image in release.images})
-    patch = parse_change(form, release)
-    if patch is None:
+    form = form_from_request(
+        request.form, {image.url: image.length for image in release.images}, request.files
+    )
+    take_uploads(form, request.files, signed.writer)
+    patch = naming_uploads(form, parse_change(form, release), signed.writer)
+    if patch is None or form.errors:
         return _form_page(signed, form, release, status=422)
     outcome = _publishing().correct(signed.writer, release_id, patch)
     if isinstance(outcome, Refused):
@@ -219,13 +285,37 @@ def update(signed: SignedIn, release_id: int) -> Response:
     return desk.see_other("publish.dashboard")
 
 
+@blueprint.get("/<int:release_id>/view")
+@signed_in
+def view(signed: SignedIn, release_id: int) -> Response:
+    """The press office's own look at a release: under embargo, its page marked SPERRFRIST
+    (seen by nobody else); once public, the public page itself."""
+    release = _own_release(signed, release_id)
+    if isinstance(release, Response):
+        return release
+    if was_public(release, now()):
+        return Response(status=303, headers={"Location": paths.release_path(release)})
+    return embargoed_page(release)
+
+
 @blueprint.get("/<int:release_id>/retract")
 @signed_in
 def retract_form(signed: SignedIn, release_id: int) -> Response:
     release = _own_release(signed, release_id)
     if isinstance(release, Response):
         return release
-    return private_page("publish/retract.html", head=desk.head("Zurückziehen"), release=release)
+    return _retract_page(release)
+
+
+def _retract_page(release: Release, reason: str = "", error: str = "", status: int = 200) -> Response:
+    return private_page(
+        "publish/retract.html",
+        status=status,
+        head=desk.head("Zurückziehen"),
+        release=release,
+        reason=reason,
+        error=error,
+    )
 
 
 @blueprint.post("/<int:release_id>/retract")
@@ -234,7 +324,13 @@ def retract(signed: SignedIn, release_id: int) -> Response:
     release = _own_release(signed, release_id)  # answered as its pages are: 403 before 410
     if isinstance(release, Response):
         return release
-    outcome = _publishing().retract(signed.writer, release_id)
+    typed = request.form.get("reason", "")
+    try:
+        retraction = RetractionIn.model_validate({"reason": typed})
+    except ValidationError:
+        message = f"Der Grund darf höchstens {MAX_REASON_CHARS} Zeichen lang sein."
+        return _retract_page(release, typed, message, status=422)
+    outcome = _publishing().retract(signed.writer, release_id, retraction.given_reason)
     if isinstance(outcome, Refused):  # changed meanwhile
         return _release_refused(outcome)
     flash(f"Zurückgezogen: {outcome.release.title}")

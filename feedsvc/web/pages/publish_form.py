@@ -17,7 +17,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,9 @@ from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from feedsvc.models import Release
+from feedsvc.paths import MEDIA_PREFIX
 from feedsvc.publishing.input import FieldError, ReleaseIn, ReleasePatch, field_errors
+from feedsvc.web import urls
 from feedsvc.web.pages.formatting import BERLIN, datetime_local_value
 
 TEXT_FIELDS = ("title", "city", "summary", "body", "published_at", "source_url", "author", "correction_note")
@@ -36,12 +38,26 @@ IMAGE_FIELDS = ("url", "caption", "credit")
 MAX_IMAGES = 20
 # Shown as empty rows below the images a release already has.
 BLANK_IMAGE_ROWS = 1
+# PDF documents of a release, each by address or as a file sent with the form.
+ATTACHMENT_FIELDS = ("url", "title")
+MAX_ATTACHMENTS = 20
+BLANK_ATTACHMENT_ROWS = 1
 SUBMISSION_KEY_FIELD = "submission_key"
+DRAFT_REVISION_FIELD = "draft_revision"
+# Which button of a new release's form was pressed: "Planen" (SCHEDULE) or "Jetzt
+# veröffentlichen" (PUBLISH_NOW); "Als Entwurf speichern" posts to the drafts instead. A POST
+# without one publishes as the form says: at the time given, or now.
+ACTION_FIELD = "action"
+SCHEDULE = "schedule"
+PUBLISH_NOW = "publish"
+# Of a correction: "major" (announced) or "minor" (a typo, quietly fixed).
+CHANGE_FIELD = "change"
 # 24 random bytes: 32 URL-safe characters, far too many to guess or to collide.
 _SUBMISSION_KEY_BYTES = 24
 # What `secrets.token_urlsafe` makes (with room for other lengths); anything else posted
 # was not made here and is ignored rather than stored as (part of) an external_id.
 _SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_DRAFT_REVISION = re.compile(r"[0-9]{1,9}")
 EXTERNAL_ID_PREFIX = "form-"
 
 
@@ -55,11 +71,21 @@ class ReleaseForm:
     errors: dict[str, list[str]] = field(default_factory=dict)
     # Known byte lengths of images by URL: the form does not ask for them.
     image_lengths: dict[str, int] = field(default_factory=dict)
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    # The file fields of the rows above ("images-0-file") → the request's field that sent a
+    # file for that row (rows are numbered anew when the form is read: empty ones go).
+    files: dict[str, str] = field(default_factory=dict)
     # Of a new release only: "" when the POST came without one (a request not made by the form).
     submission_key: str = ""
+    # The revision of the draft the form was opened from (None: it was not a saved draft).
+    draft_revision: int | None = None
 
     def value(self, name: str) -> str:
         return self.values.get(name, "")
+
+    def scheduled_for(self) -> datetime | None:
+        """The publication time the form gives, if it reads as one."""
+        return local_datetime(self.value("published_at"))
 
     def add_error(self, name: str, message: str) -> None:
         self.errors.setdefault(name, []).append(message)
@@ -67,6 +93,10 @@ class ReleaseForm:
     def image_rows(self) -> list[dict[str, str]]:
         blank = {name: "" for name in IMAGE_FIELDS}
         return self.images + [dict(blank) for _ in range(BLANK_IMAGE_ROWS)]
+
+    def attachment_rows(self) -> list[dict[str, str]]:
+        blank = {name: "" for name in ATTACHMENT_FIELDS}
+        return self.attachments + [dict(blank) for _ in range(BLANK_ATTACHMENT_ROWS)]
 
 
 LABELS = {
@@ -77,6 +107,7 @@ LABELS = {
     "body": "Text",
     "published_at": "Veröffentlichung",
     "images": "Bilder",
+    "attachments": "Dokumente",
     "contact-name": "Pressekontakt, Name",
     "contact-email": "Pressekontakt, E-Mail",
     "contact-phone": "Pressekontakt, Telefon",
@@ -84,7 +115,8 @@ LABELS = {
     "author": "Autor",
     "correction_note": "Korrekturhinweis",
 }
-_IMAGE_LABELS = {"url": "Adresse", "caption": "Bildunterschrift", "credit": "Bildnachweis"}
+_IMAGE_LABELS = {"url": "Adresse", "file": "Datei", "caption": "Bildunterschrift", "credit": "Bildnachweis"}
+_ATTACHMENT_LABELS = {"url": "Adresse", "file": "Datei", "title": "Bezeichnung"}
 
 
 def field_labels(form: ReleaseForm) -> dict[str, str]:
@@ -93,6 +125,9 @@ def field_labels(form: ReleaseForm) -> dict[str, str]:
     for row in range(len(form.image_rows())):
         for name, label in _IMAGE_LABELS.items():
             labels[f"images-{row}-{name}"] = f"Bild {row + 1}, {label}"
+    for row in range(len(form.attachment_rows())):
+        for name, label in _ATTACHMENT_LABELS.items():
+            labels[f"attachments-{row}-{name}"] = f"Dokument {row + 1}, {label}"
     return labels
 
 
@@ -127,28 +162,92 @@ def form_from_release(release: Release) -> ReleaseForm:
         "contact-email": release.contact_email or "",
         "contact-phone": release.contact_phone or "",
     }
-    images = [{"url": i.url, "caption": i.caption, "credit": i.credit} for i in release.images]
+    images = [{"url": _address(i.url), "caption": i.caption, "credit": i.credit} for i in release.images]
     lengths = {image.url: image.length for image in release.images}
+    attachments = [{"url": _address(a.url), "title": a.title} for a in release.attachments]
     return ReleaseForm(
-        values=values, topics=[t.slug for t in release.topics], images=images, image_lengths=lengths
+        values=values,
+        topics=[t.slug for t in release.topics],
+        images=images,
+        image_lengths=lengths,
+        attachments=attachments,
     )
 
 
-def form_from_request(form: MultiDict[str, str], image_lengths: dict[str, int] | None = None) -> ReleaseForm:
+def _address(url: str) -> str:
+    """A stored URL as the form shows it: an upload's site path as its absolute URL."""
+    return urls.absolute(url) if url.startswith(MEDIA_PREFIX) else url
+
+
+def _rows(
+    form: MultiDict[str, str], files: Mapping[str, object], kind: str, names: tuple[str, ...], most: int
+) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """The rows of images or documents that were filled in or sent a file, numbered anew,
+    and the file field of each new row number that sent one."""
+    rows: list[dict[str, str]] = []
+    sent: dict[str, str] = {}
+    for row in range(most):
+        values = {name: form.get(f"{kind}-{row}-{name}", "").strip() for name in names}
+        file_field = f"{kind}-{row}-file"
+        has_file = bool(getattr(files.get(file_field), "filename", ""))
+        if any(values.values()) or has_file:
+            if has_file:
+                sent[f"{kind}-{len(rows)}-file"] = file_field
+            rows.append(values)
+    return rows, sent
+
+
+def form_from_request(
+    form: MultiDict[str, str],
+    image_lengths: dict[str, int] | None = None,
+    files: Mapping[str, object] | None = None,
+) -> ReleaseForm:
+    """The form as posted; `files` are the files sent with it (`request.files`)."""
     values = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
     values.update({f"contact-{name}": form.get(f"contact-{name}", "").strip() for name in CONTACT_FIELDS})
-    images = []
-    for row in range(MAX_IMAGES + BLANK_IMAGE_ROWS):
-        image = {name: form.get(f"images-{row}-{name}", "").strip() for name in IMAGE_FIELDS}
-        if any(image.values()):
-            images.append(image)
+    values[CHANGE_FIELD] = "minor" if form.get(CHANGE_FIELD) == "minor" else "major"
+    sent = files or {}
+    images, image_files = _rows(form, sent, "images", IMAGE_FIELDS, MAX_IMAGES + BLANK_IMAGE_ROWS)
+    attachments, attachment_files = _rows(
+        form, sent, "attachments", ATTACHMENT_FIELDS, MAX_ATTACHMENTS + BLANK_ATTACHMENT_ROWS
+    )
+    revision = form.get(DRAFT_REVISION_FIELD, "")
     return ReleaseForm(
         values=values,
         topics=form.getlist("topics"),
         images=images,
         image_lengths=dict(image_lengths or {}),
+        attachments=attachments,
+        files=image_files | attachment_files,
         submission_key=_posted_submission_key(form.get(SUBMISSION_KEY_FIELD, "")),
+        draft_revision=int(revision) if _DRAFT_REVISION.fullmatch(revision) else None,
     )
+
+
+def check_timing(form: ReleaseForm, action: str, now: datetime) -> None:
+    """Puts an error on the publication time when it does not fit the button pressed:
+    "Planen" needs a time in the future; "Jetzt veröffentlichen" none in the future (one in
+    the past stays: a release that appeared elsewhere before). An unreadable time is left to
+    the validation, which names it."""
+    given = form.value("published_at")
+    moment = local_datetime(given)
+    if action == SCHEDULE and not given:
+        form.add_error("published_at", SCHEDULE_NEEDS_TIME)
+    elif action == SCHEDULE and moment is not None and moment <= now:
+        form.add_error("published_at", SCHEDULE_IN_THE_PAST)
+    elif action == PUBLISH_NOW and moment is not None and moment > now:
+        form.add_error("published_at", PUBLISH_NOW_IN_THE_FUTURE)
+
+
+SCHEDULE_NEEDS_TIME = "Bitte Datum und Uhrzeit angeben, zu denen die Meldung erscheinen soll."
+SCHEDULE_IN_THE_PAST = (
+    "Dieser Zeitpunkt ist schon vorbei. Zum Planen bitte einen Zeitpunkt in der Zukunft angeben, "
+    "oder „Jetzt veröffentlichen“ wählen."
+)
+PUBLISH_NOW_IN_THE_FUTURE = (
+    "Dieser Zeitpunkt liegt in der Zukunft. Zum Planen „Planen“ wählen, "
+    "oder das Feld leeren, um jetzt zu veröffentlichen."
+)
 
 
 def local_datetime(value: str) -> datetime | None:
@@ -197,6 +296,11 @@ def release_fields(form: ReleaseForm, original: Release | None = None) -> dict[s
     if contact or original is not None:
         data["contact"] = contact or None
     data["images"] = [_image(image, form.image_lengths) for image in form.images]
+    attachments = [{"url": row["url"], "title": row["title"]} for row in form.attachments]
+    if attachments or original is not None:
+        data["attachments"] = attachments
+    if original is not None:
+        data["change"] = "minor" if form.value(CHANGE_FIELD) == "minor" else "major"
     published = form.value("published_at")
     if published and not (original and published == datetime_local_value(original.published_at)):
         moment = local_datetime(published)
@@ -226,21 +330,24 @@ def parse_change(form: ReleaseForm, release: Release) -> ReleasePatch | None:
 def apply_errors(form: ReleaseForm, errors: Sequence[FieldError]) -> ReleaseForm:
     """Puts each error next to its field (or on top of the form when it has none)."""
     for error in errors:
-        name = form_field(error.field, len(form.images))
+        name = form_field(error.field, len(form.images), len(form.attachments))
         form.add_error(name, german_message(name, error.message))
     return form
 
 
-def form_field(api_field: str, image_count: int) -> str:
+def form_field(api_field: str, image_count: int, attachment_count: int = 0) -> str:
     """The form's name for an API field path: `images.0.url` → `images-0-url`; "" for the form as a whole."""
     parts = api_field.split(".")
     head = parts[0]
+    if head == "attachments" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < attachment_count:
+        sub = parts[2] if len(parts) > 2 and parts[2] in ATTACHMENT_FIELDS else "url"
+        return f"attachments-{parts[1]}-{sub}"
     if head == "images" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < image_count:
         sub = parts[2] if len(parts) > 2 and parts[2] in IMAGE_FIELDS else "url"
         return f"images-{parts[1]}-{sub}"
     if head == "contact" and len(parts) > 1 and parts[1] in CONTACT_FIELDS:
         return f"contact-{parts[1]}"
-    if head in TEXT_FIELDS or head in ("topics", "images"):
+    if head in TEXT_FIELDS or head in ("topics", "images", "attachments"):
         return head
     return ""
 
@@ -251,6 +358,15 @@ _MESSAGES = {
     "must contain text after sanitising": "Der Text ist leer, nachdem nicht erlaubtes HTML entfernt wurde.",
     "must be an absolute http(s) URL": "Bitte eine vollständige Adresse mit https:// (oder http://) angeben.",
     "must not contain white space": "Die Adresse darf keine Leerzeichen enthalten.",
+    "no upload at this URL: upload the file first (POST /api/v1/media)": (
+        "Unter dieser Adresse ist keine hochgeladene Datei. Bitte die Datei hier hochladen."
+    ),
+    "this upload is a PDF document, not an image: name it in attachments": (
+        "Das ist ein PDF-Dokument, kein Bild: bitte unter „Dokumente“ angeben."
+    ),
+    "this upload is an image, not a PDF document: name it in images": (
+        "Das ist ein Bild, kein PDF-Dokument: bitte unter „Bilder“ angeben."
+    ),
     "may be changed but not removed": "Darf geändert, aber nicht geleert werden.",
     "Input should be a valid datetime": "Bitte Datum und Uhrzeit angeben.",
 }

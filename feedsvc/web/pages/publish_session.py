@@ -27,9 +27,11 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, Se
 from feedsvc import db
 from feedsvc.models import City, DeskSession, Token, User
 from feedsvc.publishing.writers import Writer, writer_for
-from feedsvc.store import catalog, desk_sessions
+from feedsvc.store import audit, catalog, desk_sessions
+from feedsvc.store.audit import Acting
 from feedsvc.store.desk_sessions import Lifetime
 from feedsvc.store.write_access import may_write_city, writes_at_all, writes_every_city
+from feedsvc.web.auth import client_address
 from feedsvc.web.pages.responses import now
 
 SESSION_SECRET_KEY = "desk"  # where the cookie keeps the session's secret
@@ -59,6 +61,11 @@ class SignedIn:
         return writer_for(self.holder)
 
     @property
+    def acting(self) -> Acting:
+        """Who the audit log names for this request's writes, and from where."""
+        return Acting(self.writer.actor, client_address())
+
+    @property
     def name(self) -> str:
         """Whom the desk says is signed in."""
         if isinstance(self.holder, User):
@@ -79,11 +86,6 @@ def lifetime() -> Lifetime:
         idle=timedelta(seconds=config["SESSION_IDLE_TIMEOUT"]),
         absolute=timedelta(seconds=config["SESSION_MAX_AGE"]),
     )
-
-
-def client_address() -> str:
-    """The client's address, as the trusted proxies in front (FEEDSVC_PROXY_COUNT) report it."""
-    return request.remote_addr or ""
 
 
 def current() -> SignedIn | None:
@@ -152,6 +154,10 @@ def begin(holder: User | Token, method: str) -> SignedIn:
 def end() -> None:
     """Signs out, in the caller's transaction: the session's row is deleted, the cookie emptied."""
     secret = session.get(SESSION_SECRET_KEY)
+    signed_in = current()
+    if signed_in is not None:
+        subject = audit.Subject(signed_in.writer.actor.kind, signed_in.holder.id)
+        audit.record_by(db.session(), signed_in.acting, now(), "user.signed_out", subject)
     if isinstance(secret, str):
         desk_sessions.end_session_with_secret(db.session(), secret)
     session.clear()

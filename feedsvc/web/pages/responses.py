@@ -83,12 +83,15 @@ def public_document(
     max_age: int | None = None,
     longest: int = PUBLIC_MAX_AGE,
     subjects: Iterable[str] = (),
+    last_modified: datetime | None = None,
 ) -> Response:
     """A public resource that is not a page (a sitemap, robots.txt), cached and validated
     like a page. With `etag` known beforehand (derived from what the document shows),
     a client holding it gets its 304 without the document being rendered. `longest`
     is its longest max-age, and its max-age `page_max_age(longest)` unless given (as for
-    pages: a cache refetching a copy while the max-age counts down gets the whole document)."""
+    pages: a cache refetching a copy while the max-age counts down gets the whole document).
+    `last_modified` must move with every change of the document: a client that sends only
+    `If-Modified-Since` is answered by it."""
     max_age = page_max_age(longest) if max_age is None else max_age
     headers = {
         "Cache-Control": f"public, max-age={max_age}",
@@ -98,12 +101,16 @@ def public_document(
     if conditional and etag is not None and request.if_none_match.contains(etag):
         response = Response(status=304, headers=headers, mimetype=mimetype)
         response.set_etag(etag)
+        if last_modified is not None:
+            response.last_modified = last_modified.replace(microsecond=0)
         return response
     response = Response(render(), mimetype=mimetype, headers=headers)
     if etag is None:
         response.add_etag()
     else:
         response.set_etag(etag)
+    if last_modified is not None:
+        response.last_modified = last_modified.replace(microsecond=0)
     if conditional:
         response.make_conditional(request)
     return response

@@ -97,6 +97,7 @@ def search_feeds(found: Overview, text: str) -> tuple[FeedLink, ...]:
             title=f"{fmt.label}: {feed_title} – Suche: {text}",
         )
         for fmt in FORMATS.values()
+        if fmt.for_readers
     )
 
 
