@@ -92,14 +92,23 @@ def endpoint(path: str = "/") -> Iterator[Endpoint]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with serving(Handler) as port:
+        recording.url = f"http://127.0.0.1:{port}{path}"
+        try:
+            yield recording
+        finally:
+            recording.open.set()  # requests still waiting are let go before the server stops
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A threading HTTP server on a free loopback port (yielded) for as long as the block runs."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    recording.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield recording
+        yield int(server.server_address[1])
     finally:
-        recording.open.set()
         server.shutdown()
         server.server_close()

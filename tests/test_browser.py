@@ -243,28 +243,34 @@ def test_feed_links_get_a_working_copy_button(site: str, page: Page) -> None:
     assert errors == []
 
 
+def sign_in_as_editor(site: str, app: Flask, page: Page, email: str, password: str, name: str = "") -> None:
+    """Makes a Rosenheim editor with this address and password and signs in with the form."""
+    with app.app_context():
+        session = db.session()
+        editor = accounts.check_new_user(
+            session, email=email, name=name, role="editor", city_slugs=["rosenheim"], password=password
+        )
+        assert not isinstance(editor, list), editor
+        accounts.create_user(session, editor, app.config["CLOCK"](), by=BY_OPERATOR)
+        session.commit()
+    page.goto(f"{site}/publish")
+    page.get_by_label("E-Mail-Adresse", exact=True).fill(email)
+    page.get_by_label("Passwort", exact=True).fill(password)
+    page.get_by_role("button", name="Anmelden", exact=True).click()
+
+
 def test_a_press_office_publishes_through_the_form_into_the_city_feed(
     site: str, sample_app: Flask, page: Page
 ) -> None:
-    password = "Eisstock auf dem Max-Josefs-Platz"
-    with sample_app.app_context():
-        session = db.session()
-        editor = accounts.check_new_user(
-            session,
-            email="presse@rosenheim.de",
-            name="Pressestelle der Stadt Rosenheim",
-            role="editor",
-            city_slugs=["rosenheim"],
-            password=password,
-        )
-        assert not isinstance(editor, list), editor
-        accounts.create_user(session, editor, sample_app.config["CLOCK"](), by=BY_OPERATOR)
-        session.commit()
     errors = console_errors(page)
-    page.goto(f"{site}/publish")
-    page.get_by_label("E-Mail-Adresse", exact=True).fill("presse@rosenheim.de")
-    page.get_by_label("Passwort", exact=True).fill(password)
-    page.get_by_role("button", name="Anmelden", exact=True).click()
+    sign_in_as_editor(
+        site,
+        sample_app,
+        page,
+        "presse@rosenheim.de",
+        "Eisstock auf dem Max-Josefs-Platz",
+        name="Pressestelle der Stadt Rosenheim",
+    )
     page.get_by_role("link", name="Neue Pressemitteilung").click()
     page.get_by_label("Titel").fill("Eisstockschießen auf dem Max-Josefs-Platz")
     page.get_by_label("Kultur").check()
@@ -411,25 +417,8 @@ def test_other_spellings_of_a_page_redirect_to_it(site: str, page: Page) -> None
 def test_a_press_office_uploads_an_image_with_the_form_and_sees_it_on_the_release_page(
     site: str, sample_app: Flask, page: Page
 ) -> None:
-    password = "Brückenfest am Inn 2026"
-    with sample_app.app_context():
-        session = db.session()
-        editor = accounts.check_new_user(
-            session,
-            email="bild@rosenheim.de",
-            name="",
-            role="editor",
-            city_slugs=["rosenheim"],
-            password=password,
-        )
-        assert not isinstance(editor, list), editor
-        accounts.create_user(session, editor, sample_app.config["CLOCK"](), by=BY_OPERATOR)
-        session.commit()
     errors = console_errors(page)
-    page.goto(f"{site}/publish")
-    page.get_by_label("E-Mail-Adresse", exact=True).fill("bild@rosenheim.de")
-    page.get_by_label("Passwort", exact=True).fill(password)
-    page.get_by_role("button", name="Anmelden", exact=True).click()
+    sign_in_as_editor(site, sample_app, page, "bild@rosenheim.de", "Brückenfest am Inn 2026")
     page.get_by_role("link", name="Neue Pressemitteilung").click()
     page.get_by_label("Titel").fill("Brückenfest am Inn")
     page.get_by_label("Text (Pflichtfeld)").fill("<p>Am Samstag feiert Rosenheim die neue Innbrücke.</p>")

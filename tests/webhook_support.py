@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from feedsvc.worker import webhooks
 from feedsvc.worker.delivery import CycleReport, run_cycle
 from tests.api_support import bearer, make_token
 from tests.conftest import FakeClock
+from tests.loopback import serving
 
 
 @dataclass(frozen=True)
@@ -119,17 +120,12 @@ def receiver(path: str = "/hooks/feedsvc") -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    recording.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield recording
-    finally:
-        recording.open.set()
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as port:
+        recording.url = f"http://127.0.0.1:{port}{path}"
+        try:
+            yield recording
+        finally:
+            recording.open.set()
 
 
 def receivers_use(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:

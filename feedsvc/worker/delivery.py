@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import random
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -66,6 +65,7 @@ from feedsvc.store.webhooks import target_names as webhook_targets
 from feedsvc.worker import mail as mailing
 from feedsvc.worker import purge as purging
 from feedsvc.worker import webhooks, websub
+from feedsvc.worker.backoff import outage_wait
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,6 @@ BATCH = 100
 # Batches per target and cycle, so that a long backlog does not hold lifts and other targets up.
 MAX_BATCHES = 20
 MAX_BACKOFF_US = 15 * 60 * 1_000_000
-# Waiting out an unreachable or locked database: from 50 ms, doubling, at most this long.
-MAX_OUTAGE_WAIT = 5.0
 # (cache URLs, subject keys, feed paths of those subjects): `worker.purge.purge`.
 Purge = Callable[[Sequence[str], Sequence[str], Sequence[str]], None]
 Clock = Callable[[], datetime]
@@ -189,7 +187,7 @@ def run(
             if not db.is_outage(error, dialect):
                 raise
             outages += 1
-            wait = min(MAX_OUTAGE_WAIT, 0.05 * 2 ** min(outages - 1, 10)) * random.uniform(0.5, 1.0)
+            wait = outage_wait(outages)
             log.warning("database unavailable (%s); trying again in %.2f s", _summary(error), wait)
         else:
             if outages:

@@ -174,7 +174,14 @@ def _body(
 def _failure(error: BaseException, url: str, timeout: float) -> str:
     """One line for what kept `url` from answering."""
     reason: object = error.reason if isinstance(error, URLError) else error
-    host = _host(url)
+    if isinstance(reason, ValueError):
+        return f"not a valid URL: {url!r}"
+    return network_failure(reason, _host(url), timeout)
+
+
+def network_failure(reason: object, host: str, timeout: float) -> str:
+    """One line for what kept `host` from answering: DNS, a timeout, a refusal, TLS, a
+    broken answer (for the feed sources' and the webhooks' logs alike)."""
     if isinstance(reason, socket.gaierror):
         return f"cannot resolve the host name {host!r} (DNS)"
     if isinstance(reason, TimeoutError):
@@ -189,8 +196,6 @@ def _failure(error: BaseException, url: str, timeout: float) -> str:
         return f"{host} sent a broken HTTP answer ({type(reason).__name__})"
     if isinstance(reason, OSError):
         return f"cannot reach {host}: {reason.strerror or reason}"
-    if isinstance(reason, ValueError):
-        return f"not a valid URL: {url!r}"
     return f"cannot reach {host}: {reason}"
 
 

@@ -24,7 +24,6 @@ none. Addresses never go into the log: failures are logged with counts and mail 
 from __future__ import annotations
 
 import logging
-import random
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -45,6 +44,7 @@ from feedsvc.store import mail_alerts, outbox
 from feedsvc.store.changes import from_micros
 from feedsvc.store.mail_alerts import MAIL_TARGET
 from feedsvc.worker import mail_text
+from feedsvc.worker.backoff import outage_wait
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,6 @@ MAX_ATTEMPTS = 16
 DIGEST_BATCH = 200
 # Seconds between the sender's looks at the queue when nothing is due sooner.
 LOOK_INTERVAL = 2.0
-MAX_OUTAGE_WAIT = 5.0
 RATE_WINDOW = timedelta(minutes=1)
 Send = Callable[[smtp.SmtpSettings, Sequence[EmailMessage]], list[smtp.Refused]]
 Clock = Callable[[], datetime]
@@ -349,7 +348,7 @@ def run(
             reason = _summary(error)
             if db.is_outage(error, dialect):
                 outages += 1
-                wait = min(MAX_OUTAGE_WAIT, 0.05 * 2 ** min(outages - 1, 10)) * random.uniform(0.5, 1.0)
+                wait = outage_wait(outages)
                 log.warning("database unavailable while sending mail (%s); again in %.2f s", reason, wait)
             else:
                 log.error(

@@ -26,7 +26,6 @@ took over records its own. Database outages are waited out as delivery waits the
 from __future__ import annotations
 
 import logging
-import random
 import secrets
 import threading
 from collections.abc import Callable
@@ -44,7 +43,8 @@ from feedsvc.store import feed_sources
 from feedsvc.store.changes import micros
 from feedsvc.store.feed_sources import Claim
 from feedsvc.worker import fetch as fetching
-from feedsvc.worker.delivery import MAX_OUTAGE_WAIT, Clock
+from feedsvc.worker.backoff import keep_going
+from feedsvc.worker.delivery import Clock
 
 log = logging.getLogger(__name__)
 
@@ -223,33 +223,28 @@ def run(
     delivery, which runs beside it.
     """
     sessions = db.make_sessionmaker(engine)
-    dialect = engine.dialect.name
-    outages = 0
-    while not stop.is_set():
-        wait = look_interval
+
+    def one_round() -> int | None:
         session = sessions()
         try:
             pulled = pull_due(session, settings, clock, fetch=fetch, stop=stop)
             due_us = feed_sources.next_due_us(session)
             session.rollback()
-        except SQLAlchemyError as error:
-            if db.is_outage(error, dialect):
-                outages += 1
-                wait = min(MAX_OUTAGE_WAIT, 0.05 * 2 ** min(outages - 1, 10)) * random.uniform(0.5, 1.0)
-                log.warning("database unavailable while pulling feeds (%s); again in %.2f s", error, wait)
-            else:
-                log.exception("pulling feeds failed; trying again in %.0f s", wait)
-        except Exception:
-            log.exception("pulling feeds failed; trying again in %.0f s", wait)
-        else:
-            outages = 0
-            if on_round is not None and pulled:
-                on_round(pulled)
-            if due_us is not None:
-                wait = min(wait, max(0.0, (due_us - micros(clock())) / 1_000_000) + 0.001)
         finally:
             _close(session)
-        stop.wait(wait)
+        if on_round is not None and pulled:
+            on_round(pulled)
+        return due_us
+
+    keep_going(
+        "pulling feeds",
+        one_round,
+        clock,
+        dialect=engine.dialect.name,
+        stop=stop,
+        look_interval=look_interval,
+        log=log,
+    )
 
 
 def _close(session: Session) -> None:

@@ -46,7 +46,6 @@ import json
 import logging
 import random
 import secrets
-import socket
 import ssl
 import threading
 from collections.abc import Callable, Sequence
@@ -58,7 +57,6 @@ from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
@@ -71,6 +69,8 @@ from feedsvc.store import audit, outbox, subscriptions
 from feedsvc.store import webhooks as rows
 from feedsvc.store.changes import from_micros, micros
 from feedsvc.store.releases import was_public
+from feedsvc.worker.backoff import keep_going
+from feedsvc.worker.fetch import network_failure
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,6 @@ MAX_PER_TURN = 20
 # Endpoints sent to at once, each in a thread with its own connection.
 CONCURRENCY = 4
 LOOK_INTERVAL = 1.0
-MAX_OUTAGE_WAIT = 5.0
 # The actor the audit log names for a disabling.
 WORKER_ACTOR = audit.command_actor("worker")
 Clock = Callable[[], datetime]
@@ -353,25 +352,9 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answ
             location=response.getheader("Location", "") or "",
         )
     except (OSError, http.client.HTTPException) as error:
-        raise SendFailed(_failure(error, parts.netloc, timeout)) from None
+        raise SendFailed(network_failure(error, parts.netloc, timeout)) from None
     finally:
         connection.close()
-
-
-def _failure(error: BaseException, host: str, timeout: float) -> str:
-    if isinstance(error, socket.gaierror):
-        return f"cannot resolve the host name {host!r} (DNS)"
-    if isinstance(error, TimeoutError):
-        return f"no answer from {host} within {timeout:g} s"
-    if isinstance(error, ConnectionRefusedError):
-        return f"{host} refused the connection"
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return f"the TLS certificate of {host} is not valid: {error.verify_message}"
-    if isinstance(error, ssl.SSLError):
-        return f"TLS with {host} failed: {error.reason or error}"
-    if isinstance(error, http.client.HTTPException):
-        return f"{host} sent a broken HTTP answer ({type(error).__name__})"
-    return f"cannot reach {host}: {getattr(error, 'strerror', None) or error}"
 
 
 def retry_delay_s(failures_before: int, retry_after: str, now: datetime) -> float:
@@ -570,36 +553,31 @@ def run(
 ) -> None:
     """Sends due deliveries until `stop` is set: the worker's webhook thread. Outages are
     waited out; any other error is logged and the next round tried, delivery goes on."""
-    dialect = engine.dialect.name
     sessions = db.make_sessionmaker(engine)
-    outages = 0
     pruned_us = 0
-    while not stop.is_set():
-        wait = look_interval
-        try:
-            attempts = send_due(engine, settings, clock, stop=stop)
-            with sessions() as session:
-                now_us = micros(clock())
-                due_us = rows.next_attempt_us(session, now_us)
-                if now_us - pruned_us >= PRUNE_INTERVAL_US:
-                    _prune(session, now_us)
-                    pruned_us = now_us
-        except SQLAlchemyError as error:
-            if db.is_outage(error, dialect):
-                outages += 1
-                wait = min(MAX_OUTAGE_WAIT, 0.05 * 2 ** min(outages - 1, 10)) * random.uniform(0.5, 1.0)
-                log.warning("database unavailable while sending webhooks (%s); again in %.2f s", error, wait)
-            else:
-                log.exception("sending webhooks failed; trying again in %.0f s", wait)
-        except Exception:
-            log.exception("sending webhooks failed; trying again in %.0f s", wait)
-        else:
-            outages = 0
-            if on_round is not None and attempts:
-                on_round(attempts)
-            if due_us is not None:
-                wait = min(wait, max(0.0, (due_us - micros(clock())) / 1_000_000) + 0.001)
-        stop.wait(wait)
+
+    def one_round() -> int | None:
+        nonlocal pruned_us
+        attempts = send_due(engine, settings, clock, stop=stop)
+        with sessions() as session:
+            now_us = micros(clock())
+            due_us = rows.next_attempt_us(session, now_us)
+            if now_us - pruned_us >= PRUNE_INTERVAL_US:
+                _prune(session, now_us)
+                pruned_us = now_us
+        if on_round is not None and attempts:
+            on_round(attempts)
+        return due_us
+
+    keep_going(
+        "sending webhooks",
+        one_round,
+        clock,
+        dialect=engine.dialect.name,
+        stop=stop,
+        look_interval=look_interval,
+        log=log,
+    )
 
 
 def _prune(session: Session, now_us: int) -> None:
