@@ -289,3 +289,52 @@ def test_on_a_phone_the_list_shows_every_action(desk: Desk, browser: Browser) ->
         screenshot(page, "desk-list-phone")
     finally:
         context.close()
+
+
+def test_a_correction_shows_its_history_and_a_retraction_its_reason(desk: Desk, browser: Browser) -> None:
+    context, page = signed_in(browser, desk, viewport=DESKTOP)
+    errors = console_errors(page)
+    try:
+        page.get_by_role("link", name="Neue Pressemitteilung").click()
+        page.get_by_label("Titel").fill("Christkindlmarkt öffnet am Freitag")
+        paste_text(page, "Der Christkindlmarkt am Max-Josefs-Platz öffnet am Freitag um 16 Uhr.")
+        page.get_by_role("button", name="Jetzt veröffentlichen").click()
+        expect(page.locator(".flash")).to_contain_text("Veröffentlicht:")
+        page.locator("tr").filter(has_text="Christkindlmarkt öffnet am Freitag").get_by_role(
+            "link", name="Bearbeiten"
+        ).click()
+        page.get_by_label("Titel").fill("Christkindlmarkt öffnet am Samstag")
+        page.get_by_label("Korrekturhinweis").fill("Eröffnungstag korrigiert")
+        expect(page.get_by_label("Wesentliche Korrektur", exact=False)).to_be_checked()
+        page.get_by_role("button", name="Änderungen speichern").click()
+        expect(page.locator(".flash")).to_contain_text("Gespeichert:")
+
+        page.get_by_role("link", name="Christkindlmarkt öffnet am Samstag", exact=True).click()
+        release_url = page.url
+        history = page.locator("section.history")
+        expect(history).to_contain_text("Eröffnungstag korrigiert")
+        history.get_by_role("link", name="Fassung davor und Änderungen").click()
+        expect(page.locator("h1")).to_have_text("Christkindlmarkt öffnet am Freitag")
+        expect(page.locator(".changes del").first).to_have_text("Freitag")
+        expect(page.locator(".changes ins").first).to_have_text("Samstag")
+        screenshot(page, "desk-correction-history", full_page=True)
+
+        page.goto(f"{desk.url}/publish")
+        page.locator("tr").filter(has_text="Christkindlmarkt öffnet am Samstag").get_by_role(
+            "link", name="Zurückziehen"
+        ).click()
+        page.get_by_label("Grund (freiwillig)").fill("Der Markt muss wegen Sturmwarnung ausfallen.")
+        page.get_by_role("button", name="Endgültig zurückziehen").click()
+        expect(page.locator(".flash")).to_contain_text("Zurückgezogen:")
+        # A browser that read the page keeps it until its max-age ends; another one gets 410 now.
+        reader = browser.new_context(locale="de-DE")
+        try:
+            gone = reader.new_page()
+            answer = gone.goto(release_url)
+            assert answer is not None and answer.status == 410
+            expect(gone.locator(".error-page__reason")).to_contain_text("Sturmwarnung")
+        finally:
+            reader.close()
+        assert errors == []
+    finally:
+        context.close()
