@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -12,8 +13,10 @@ from sqlalchemy import select
 
 from feedsvc import db
 from feedsvc.models import AuditEvent, Release
+from tests.api_support import bearer, make_token
 from tests.desk_support import ADDRESS, doc_of, make_user, post, sign_in, text_of
 from tests.factories import add_release, make_catalog
+from tests.media_support import png
 
 
 @pytest.fixture
@@ -197,3 +200,18 @@ def test_tokens_made_and_revoked_in_the_desk_are_recorded(desk: Flask, client: F
         "token.created",
         "token.revoked",
     ]
+
+
+def test_an_upload_is_recorded_once(desk: Flask, client: FlaskClient) -> None:
+    token = bearer(make_token(desk))
+    for _ in range(2):  # the same file again is the same upload: nothing new to record
+        answer = client.post(
+            "/api/v1/media",
+            data={"file": (io.BytesIO(png(64, 48)), "rathaus.png"), "caption": "Rathaus"},
+            headers=token,
+            content_type="multipart/form-data",
+        )
+        assert answer.status_code in (200, 201), answer.get_data(as_text=True)
+    uploaded = [entry for entry in entries(desk) if entry.action == "media.uploaded"]
+    assert len(uploaded) == 1
+    assert uploaded[0].actor_kind == "token" and json.loads(uploaded[0].detail)["type"] == "image/png"

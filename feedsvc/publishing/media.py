@@ -35,7 +35,9 @@ from feedsvc.media import renditions, sniffing
 from feedsvc.media.storage import Storage, content_key
 from feedsvc.models import Media, Publisher
 from feedsvc.publishing.input import AttachmentIn, FieldError, ImageIn, MediaIn, ReleaseIn, ReleasePatch
+from feedsvc.store import audit
 from feedsvc.store import media as media_rows
+from feedsvc.store.audit import Acting
 from feedsvc.store.media import DOCUMENT, IMAGE, MediaRow, RenditionRow
 from feedsvc.text import plain_text
 
@@ -88,9 +90,10 @@ class Uploads:
     max_bytes: int
 
     def upload(
-        self, data: bytes, filename: str, text: MediaIn, publisher: Publisher | None
+        self, data: bytes, filename: str, text: MediaIn, publisher: Publisher | None, by: Acting | None = None
     ) -> Stored | sniffing.Refused:
-        """The upload of `data`, sent as `filename`, or why it is refused (nothing is kept then)."""
+        """The upload of `data`, sent as `filename`, or why it is refused (nothing is kept then).
+        A new upload by `by` leaves an entry in the audit log."""
         found = sniffing.sniff(data, filename, self.max_bytes)
         if isinstance(found, sniffing.Refused):
             return found
@@ -108,8 +111,10 @@ class Uploads:
                 pages=found.pages,
                 renditions=[RenditionRow(DOCUMENT_RENDITION, source, found.media_type, len(data))],
             )
-            return self._keep(row, {source: data}, publisher)
-        return self._image(data, found.media_type, source, name, text.caption, text.credit, publisher, None)
+            return self._keep(row, {source: data}, publisher, by)
+        return self._image(
+            data, found.media_type, source, name, text.caption, text.credit, publisher, None, by
+        )
 
     def restyled(self, media: Media, caption: str, credit: str, publisher: Publisher | None) -> Media:
         """The upload of `media`'s picture with this caption and credit (made once)."""
@@ -145,6 +150,7 @@ class Uploads:
         credit: str,
         publisher: Publisher | None,
         source_id: int | None,
+        by: Acting | None = None,
     ) -> Stored:
         key = _image_key(source_sha256, caption, credit)
         existing = media_rows.media_by_key(self.session, key)
@@ -176,9 +182,11 @@ class Uploads:
                 for each in made
             ],
         )
-        return self._keep(row, blobs, publisher)
+        return self._keep(row, blobs, publisher, by)
 
-    def _keep(self, row: MediaRow, blobs: dict[str, bytes], publisher: Publisher | None) -> Stored:
+    def _keep(
+        self, row: MediaRow, blobs: dict[str, bytes], publisher: Publisher | None, by: Acting | None = None
+    ) -> Stored:
         """Writes the blobs, then the rows, in one transaction of its own; see the module."""
         begin_writing(self.session)
         media_rows.lock_uploads(self.session)
@@ -194,6 +202,11 @@ class Uploads:
                 if self.storage.put(blob, data):
                     written.append(blob)
             media = media_rows.add_media(self.session, row, publisher, self.now)
+            if by is not None:
+                detail = {"kind": row.kind, "type": row.media_type, "name": row.name}
+                audit.record_by(
+                    self.session, by, self.now, "media.uploaded", audit.Subject("media", row.key), detail
+                )
             self.session.commit()
         except BaseException:
             self.session.rollback()

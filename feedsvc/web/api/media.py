@@ -17,8 +17,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from feedsvc import db
 from feedsvc.media import sniffing
 from feedsvc.publishing.input import FieldError, MediaIn, field_errors
+from feedsvc.store.audit import Acting, token_actor
 from feedsvc.web.api.representation import media_out
 from feedsvc.web.api.requests import Refusal, require_writer
+from feedsvc.web.auth import client_address
 from feedsvc.web.media import accepts_uploads, max_upload_bytes, read_file, upload_request_limit, uploads
 from feedsvc.web.problems import problem
 
@@ -90,7 +92,8 @@ def upload() -> Response:
         raise _invalid(errors)
     data = read_file(file)
     try:
-        stored = uploads().upload(data, file.filename or "", text, token.publisher)
+        by = Acting(token_actor(token), client_address())
+        stored = uploads().upload(data, file.filename or "", text, token.publisher, by)
     except OSError as error:
         # The media folder is full, gone or not writable: nothing was kept (publishing.media).
         log.error("an upload could not be kept in the media storage: %s", error)

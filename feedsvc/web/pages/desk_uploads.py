@@ -20,8 +20,10 @@ from feedsvc.models import Publisher
 from feedsvc.publishing.input import MediaIn
 from feedsvc.publishing.media import Input, Stored, canonical_path
 from feedsvc.publishing.writers import TokenWriter, Writer
+from feedsvc.store.audit import Acting, Actor
 from feedsvc.store.media import DOCUMENT, IMAGE
 from feedsvc.web import urls
+from feedsvc.web.auth import client_address
 from feedsvc.web.media import max_upload_bytes, read_file, uploads
 from feedsvc.web.pages.publish_form import ReleaseForm, apply_errors
 
@@ -67,11 +69,18 @@ def _sent(files: Mapping[str, UploadedFile], name: str | None) -> UploadedFile |
 
 
 def _upload(
-    form: ReleaseForm, field: str, file: UploadedFile, text: MediaIn, publisher: Publisher | None, kind: str
+    form: ReleaseForm,
+    field: str,
+    file: UploadedFile,
+    text: MediaIn,
+    publisher: Publisher | None,
+    kind: str,
+    actor: Actor,
 ) -> str | None:
     """The URL of the upload of `file`, or None with the reason on `field`."""
     try:
-        stored = uploads().upload(read_file(file), file.filename or "", text, publisher)
+        by = Acting(actor, client_address())
+        stored = uploads().upload(read_file(file), file.filename or "", text, publisher, by)
     except OSError as error:
         # The media folder is full, gone or not writable: nothing was kept (publishing.media).
         log.error("an upload from the desk could not be kept in the media storage: %s", error)
@@ -95,7 +104,7 @@ def take_uploads(form: ReleaseForm, files: Mapping[str, UploadedFile], writer: W
         if file is None:
             continue
         text = MediaIn(caption=image["caption"], credit=image["credit"])
-        url = _upload(form, field, file, text, publisher, IMAGE)
+        url = _upload(form, field, file, text, publisher, IMAGE, writer.actor)
         if url is not None:
             image["url"] = url
     for index, attachment in enumerate(form.attachments):
@@ -103,7 +112,7 @@ def take_uploads(form: ReleaseForm, files: Mapping[str, UploadedFile], writer: W
         file = _sent(files, form.files.get(field))
         if file is None:
             continue
-        url = _upload(form, field, file, MediaIn(), publisher, DOCUMENT)
+        url = _upload(form, field, file, MediaIn(), publisher, DOCUMENT, writer.actor)
         if url is not None:
             attachment["url"] = url
 
