@@ -223,6 +223,8 @@ class ReleaseImage(Base):
     url: Mapped[str] = mapped_column(String(2000))
     caption: Mapped[str] = mapped_column(Text, default="")
     credit: Mapped[str] = mapped_column(String(300), default="")
+    # What those who reuse it may do ("Nur redaktionelle Nutzung mit Nennung ..."): ninjs usageTerms.
+    usage_terms: Mapped[str] = mapped_column(String(500), default="", server_default="")
     media_type: Mapped[str] = mapped_column(String(100))
     # The size in bytes; 0 when unknown (an image elsewhere whose size nobody gave).
     length: Mapped[int] = mapped_column(BigInteger)

@@ -461,7 +461,7 @@ def test_the_list_shows_each_state_with_its_actions(desk_app: Flask, clock: Fake
     assert rows == {
         "Ein Entwurf": ("Entwurf", ["Bearbeiten", "Vorschau", "Löschen"]),
         "Entwurf ohne Stadt": ("Entwurf", ["Bearbeiten", "Löschen"]),
-        "Eine geplante": ("Sperrfrist", ["Bearbeiten", "Vorschau", "Zurückziehen"]),
+        "Eine geplante": ("Sperrfrist", ["Bearbeiten", "Ansehen", "Vorschau", "Zurückziehen"]),
         "Eine veröffentlichte": ("Veröffentlicht", ["Bearbeiten", "Zurückziehen"]),
         "Eine zurückgezogene": ("Zurückgezogen", []),
     }

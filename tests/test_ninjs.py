@@ -53,6 +53,7 @@ IMAGE = {
     "url": "https://www.rosenheim.de/bilder/innbrücke_1.jpg",
     "caption": "Die Innbrücke am Morgen",
     "credit": "Foto: Stadt Rosenheim",
+    "usage_terms": "Honorarfrei zur Berichterstattung über diese Meldung",
     "type": "image/jpeg",
     "length": 48213,
     "width": 1200,
@@ -325,6 +326,7 @@ def test_a_release_document_maps_every_field(published: dict[str, int], client: 
             {"role": "caption", "contentType": "text/plain", "value": "Die Innbrücke am Morgen"}
         ],
         "by": "Foto: Stadt Rosenheim",
+        "usageTerms": "Honorarfrei zur Berichterstattung über diese Meldung",
         "renditions": [
             {
                 "name": "web",

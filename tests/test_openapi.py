@@ -255,7 +255,9 @@ def api_schema(api: Flask) -> Iterator[tuple[Any, dict[str, str]]]:
             "generation": {"database": "none"},
             # A generated body can be larger than the request limit: 413 refuses it as well.
             "checks": {
-                "negative_data_rejection": {"expected-statuses": [400, 401, 403, 404, 405, 410, 413, 415, 422]}
+                "negative_data_rejection": {
+                    "expected-statuses": [400, 401, 403, 404, 405, 410, 413, 415, 422]
+                }
             },
         }
     )

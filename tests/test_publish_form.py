@@ -550,3 +550,25 @@ def test_the_same_form_that_passed_every_check_at_once_publishes_once(
     assert release_count(app) == 1
     # Every loser really lost at the constraint, and was answered as a repeat.
     assert len(integrity_errors) >= RACERS - 1
+
+
+def test_an_images_usage_terms_are_kept_and_shown_again(signed_in: FlaskClient, app: Flask) -> None:
+    fields = {
+        **VALID,
+        "images-0-url": "https://www.rosenheim.de/bilder/winterdienst.jpg",
+        "images-0-caption": "Räumfahrzeug am Bahnhof",
+        "images-0-usage_terms": "Honorarfrei zur Berichterstattung",
+    }
+    assert post_form(signed_in, "/publish/new", fields).status_code == 303
+    release = release_titled(app, "Winterdienst startet")
+    assert release is not None
+    assert [image.usage_terms for image in release.images] == ["Honorarfrei zur Berichterstattung"]
+    form = doc_of(signed_in.get(f"/publish/{release.id}/edit"))
+    assert (
+        form.cssselect("input[name=images-0-usage_terms]")[0].get("value")
+        == "Honorarfrei zur Berichterstattung"
+    )
+    too_long = {**fields, "images-0-usage_terms": "x" * 501, "title": "Zweite Meldung"}
+    refused = post_form(signed_in, "/publish/new", too_long)
+    assert refused.status_code == 422
+    assert doc_of(refused).cssselect("#f-images-0-usage_terms-error")

@@ -158,6 +158,7 @@ def _image(image: ReleaseImage, base: str) -> Image:
         length=fed.length,
         caption=image.caption,
         credit=image.credit,
+        usage_terms=image.usage_terms,
         width=fed.width,
         height=fed.height,
     )

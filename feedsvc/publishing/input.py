@@ -147,6 +147,8 @@ class ImageIn(BaseModel):
     url: HttpUrl
     caption: Annotated[PlainText, _limit(1000)] = ""
     credit: Annotated[PlainText, _limit(300)] = ""
+    # Left out of the content hash when empty, so retries of releases sent before it existed match.
+    usage_terms: Annotated[PlainText, _limit(500)] = Field("", exclude_if=lambda value: not value)
     type: Annotated[str, Field(pattern=r"^image/[a-z0-9.+-]+$", max_length=100)] = "image/jpeg"
     # Required, 0 (or null) when unknown, which feeds then leave out; an upload's own is taken
     # (`_uploads_know_their_length`). Left out of the content hash when null, as are width

@@ -104,6 +104,7 @@ def _images(images: list[ImageIn]) -> tuple[ImageFields, ...]:
             url=image.url,
             caption=image.caption,
             credit=image.credit,
+            usage_terms=image.usage_terms,
             media_type=image.type,
             length=image.length or 0,
             width=image.width,

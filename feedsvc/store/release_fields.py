@@ -36,6 +36,7 @@ class ImageFields:
     length: int  # 0: unknown
     width: int | None = None
     height: int | None = None
+    usage_terms: str = ""
 
 
 @dataclass(frozen=True)

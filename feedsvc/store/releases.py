@@ -475,6 +475,7 @@ def _set_images(session: Session, release: Release, images: Sequence[ImageFields
             url=image.url,
             caption=image.caption,
             credit=image.credit,
+            usage_terms=image.usage_terms,
             media_type=image.media_type,
             length=image.length,
             width=image.width,

@@ -22,6 +22,8 @@ class ImageOut(BaseModel):
     url: str
     caption: str
     credit: str
+    # Left out when the press office gave none.
+    usage_terms: str = Field("", exclude_if=lambda value: not value)
     type: str
     # 0 when unknown.
     length: int
@@ -198,6 +200,7 @@ def release_out(release: Release) -> ReleaseOut:
                 url=urls.asset_url(i.url),
                 caption=i.caption,
                 credit=i.credit,
+                usage_terms=i.usage_terms,
                 type=i.media_type,
                 length=i.length,
                 width=i.width,

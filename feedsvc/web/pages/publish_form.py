@@ -34,7 +34,7 @@ from feedsvc.web.pages.formatting import BERLIN, datetime_local_value
 
 TEXT_FIELDS = ("title", "city", "summary", "body", "published_at", "source_url", "author", "correction_note")
 CONTACT_FIELDS = ("name", "email", "phone")
-IMAGE_FIELDS = ("url", "caption", "credit")
+IMAGE_FIELDS = ("url", "caption", "credit", "usage_terms")
 MAX_IMAGES = 20
 # Shown as empty rows below the images a release already has.
 BLANK_IMAGE_ROWS = 1
@@ -115,7 +115,13 @@ LABELS = {
     "author": "Autor",
     "correction_note": "Korrekturhinweis",
 }
-_IMAGE_LABELS = {"url": "Adresse", "file": "Datei", "caption": "Bildunterschrift", "credit": "Bildnachweis"}
+_IMAGE_LABELS = {
+    "url": "Adresse",
+    "file": "Datei",
+    "caption": "Bildunterschrift",
+    "credit": "Bildnachweis",
+    "usage_terms": "Nutzungsrechte",
+}
 _ATTACHMENT_LABELS = {"url": "Adresse", "file": "Datei", "title": "Bezeichnung"}
 
 
@@ -162,7 +168,10 @@ def form_from_release(release: Release) -> ReleaseForm:
         "contact-email": release.contact_email or "",
         "contact-phone": release.contact_phone or "",
     }
-    images = [{"url": _address(i.url), "caption": i.caption, "credit": i.credit} for i in release.images]
+    images = [
+        {"url": _address(i.url), "caption": i.caption, "credit": i.credit, "usage_terms": i.usage_terms}
+        for i in release.images
+    ]
     lengths = {image.url: image.length for image in release.images}
     attachments = [{"url": _address(a.url), "title": a.title} for a in release.attachments]
     return ReleaseForm(
