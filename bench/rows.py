@@ -226,6 +226,7 @@ class ReleaseFactory:
                     "url": image["url"],
                     "caption": image["caption"],
                     "credit": image["credit"],
+                    "usage_terms": "",
                     "media_type": image["type"],
                     "length": image["length"],
                     # Images on the city's own site: no upload, size unknown to feedsvc.

@@ -181,6 +181,8 @@ def test_a_draft_is_previewed_then_scheduled_and_another_release_published_at_on
 
         # Scheduled for tomorrow morning, German time: it leaves the drafts, listed with its instant.
         page.get_by_role("link", name="← Zum Entwurf").click()
+        # The page's script follows the time field once it has run: the editor shows it has.
+        expect(page.locator("trix-editor")).to_be_visible()
         tomorrow = (datetime.now().astimezone() + timedelta(days=1)).replace(hour=9, minute=0)
         page.get_by_label("Veröffentlichung").fill(tomorrow.strftime(BERLIN_FORMAT))
         schedule = page.locator("[data-schedule-button]")

@@ -124,6 +124,10 @@
     var update = function () { button.textContent = scheduleLabel(field.value); };
     field.addEventListener("input", update);
     field.addEventListener("change", update);
+    // A time the form came back with (or one typed before this ran) is named at once.
+    if (field.value) {
+      update();
+    }
   }
 
   followTime();
