@@ -13,6 +13,9 @@ from typing import Any, Concatenate, ParamSpec
 
 from flask import Blueprint, Response, request, url_for
 
+from feedsvc import db
+from feedsvc.models import Release
+from feedsvc.store.releases import release_by_id
 from feedsvc.web import urls
 from feedsvc.web.pages.errors import error_response
 from feedsvc.web.pages.head import Head
@@ -87,3 +90,16 @@ def admin_only(view: Callable[Concatenate[SignedIn, P], Response]) -> Callable[P
         return view(found, *args, **kwargs)
 
     return wrapper
+
+
+def own_release(signed: SignedIn, release_id: int) -> Release | Response:
+    """A release of the signer's cities that still stands; else the page the desk answers
+    with: 404 for none, 403 for another city's, 410 for a retracted one (in that order)."""
+    release = release_by_id(db.session(), release_id) if release_id <= MAX_ROW_ID else None
+    if release is None:
+        return error_response(404, private=True)
+    if not signed.may_write(release.city):
+        return error_response(403, private=True)
+    if release.retracted_at is not None:
+        return error_response(410, private=True)
+    return release

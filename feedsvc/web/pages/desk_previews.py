@@ -58,13 +58,9 @@ def german_duration(seconds: int) -> str:
 
 def _scheduled_release(signed: SignedIn, release_id: int) -> Release | Response:
     """A release of the signer's cities under embargo; other releases answer as the desk's pages do."""
-    release = release_by_id(db.session(), release_id) if release_id <= MAX_ROW_ID else None
-    if release is None:
-        return error_response(404, private=True)
-    if not signed.may_write(release.city):
-        return error_response(403, private=True)
-    if release.retracted_at is not None:
-        return error_response(410, private=True)
+    release = desk.own_release(signed, release_id)
+    if isinstance(release, Response):
+        return release
     if release.published_at <= now():
         return error_response(409, private=True, message=NOT_SCHEDULED)
     return release

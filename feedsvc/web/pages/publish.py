@@ -28,7 +28,7 @@ from feedsvc.publishing.service import Conflict, ConflictReason, Publishing, Ref
 from feedsvc.store import catalog
 from feedsvc.store.browse import releases_in_cities
 from feedsvc.store.drafts import draft_with_key, visible_draft, visible_drafts
-from feedsvc.store.releases import release_by_id, was_public
+from feedsvc.store.releases import was_public
 from feedsvc.store.scope import Cursor, decode_cursor, encode_cursor
 from feedsvc.web.auth import client_address
 from feedsvc.web.media import accepts_uploads
@@ -58,7 +58,7 @@ from feedsvc.web.pages.publish_messages import (
     published_message,
 )
 from feedsvc.web.pages.publish_session import SignedIn, current
-from feedsvc.web.pages.release import MAX_RELEASE_ID, embargoed_page
+from feedsvc.web.pages.release import embargoed_page
 from feedsvc.web.pages.responses import now, private_page
 
 blueprint = desk.blueprint("publish", __name__)
@@ -143,17 +143,6 @@ def _offered_topics(release: Release | None) -> list[Topic]:
     """The topics the form offers: those not retired, and the retired ones a release keeps."""
     kept = [topic for topic in release.topics if topic.is_retired] if release is not None else []
     return sorted([*catalog.topics(db.session()), *kept], key=lambda topic: topic.name)
-
-
-def _own_release(signed: SignedIn, release_id: int) -> Release | Response:
-    release = release_by_id(db.session(), release_id) if release_id <= MAX_RELEASE_ID else None
-    if release is None:
-        return error_response(404, private=True)
-    if not signed.may_write(release.city):
-        return error_response(403, private=True)
-    if release.retracted_at is not None:
-        return error_response(410, private=True)
-    return release
 
 
 def _show_refusal(form: ReleaseForm, refused: Refused) -> None:
@@ -255,7 +244,7 @@ def _conflict_answer(signed: SignedIn, form: ReleaseForm, conflict: Conflict) ->
 @blueprint.get("/<int:release_id>/edit")
 @signed_in
 def edit_form(signed: SignedIn, release_id: int) -> Response:
-    release = _own_release(signed, release_id)
+    release = desk.own_release(signed, release_id)
     if isinstance(release, Response):
         return release
     return _form_page(signed, form_from_release(release), release)
@@ -265,7 +254,7 @@ def edit_form(signed: SignedIn, release_id: int) -> Response:
 @accepts_uploads
 @signed_in
 def update(signed: SignedIn, release_id: int) -> Response:
-    release = _own_release(signed, release_id)
+    release = desk.own_release(signed, release_id)
     if isinstance(release, Response):
         return release
     form = form_from_request(
@@ -290,7 +279,7 @@ def update(signed: SignedIn, release_id: int) -> Response:
 def view(signed: SignedIn, release_id: int) -> Response:
     """The press office's own look at a release: under embargo, its page marked SPERRFRIST
     (seen by nobody else); once public, the public page itself."""
-    release = _own_release(signed, release_id)
+    release = desk.own_release(signed, release_id)
     if isinstance(release, Response):
         return release
     if was_public(release, now()):
@@ -301,7 +290,7 @@ def view(signed: SignedIn, release_id: int) -> Response:
 @blueprint.get("/<int:release_id>/retract")
 @signed_in
 def retract_form(signed: SignedIn, release_id: int) -> Response:
-    release = _own_release(signed, release_id)
+    release = desk.own_release(signed, release_id)
     if isinstance(release, Response):
         return release
     return _retract_page(release)
@@ -321,7 +310,7 @@ def _retract_page(release: Release, reason: str = "", error: str = "", status: i
 @blueprint.post("/<int:release_id>/retract")
 @signed_in
 def retract(signed: SignedIn, release_id: int) -> Response:
-    release = _own_release(signed, release_id)  # answered as its pages are: 403 before 410
+    release = desk.own_release(signed, release_id)  # answered as its pages are: 403 before 410
     if isinstance(release, Response):
         return release
     typed = request.form.get("reason", "")
