@@ -64,8 +64,6 @@ def serve_feed(fmt: str, find: Finder) -> Response:
     """A feed in `fmt` of the subject `find` names (None: 404), for a poller or a journalist."""
     if fmt not in FORMATS:
         abort(404)
-    if fmt == NINJS and (ended := _ended(find)) is not None:
-        return ended
     # Every poll comes through here: read the WSGI environ directly where a
     # parsed header is not needed (most polls carry no query string at all).
     environ = request.environ
@@ -90,14 +88,16 @@ def serve_feed(fmt: str, find: Finder) -> Response:
         return unavailable(cached, now)
     if entry is None:
         abort(404)
+    if isinstance(entry, Response):
+        return entry
     return as_response(reply(entry, environ, now, current_app.config), entry)
 
 
-def _ended(find: Finder) -> Response | None:
+def _ended(subject: Subject, fmt: str) -> Response | None:
     """410 for a newsroom system asking for the ninjs feed of a retired subject: an item
-    feed that ended is gone for machines; the reader formats say so in an entry instead."""
-    subject = find()
-    if subject is None or subject.ended_at is None:
+    feed that ended is gone for machines; the reader formats say so in an entry instead.
+    (Asked only where a feed is rendered: a cached feed is current, so not retired since.)"""
+    if fmt != NINJS or subject.ended_at is None:
         return None
     successors = [
         urls.absolute(paths.feed_path(path, NINJS))
@@ -138,8 +138,9 @@ def unavailable(cached: RenderedFeed | None, now: datetime) -> Response:
 
 def _current(
     cached: RenderedFeed | None, fmt: str, query: FeedQuery, cache_key: str, now: datetime, find: Finder
-) -> RenderedFeed | None:
-    """The rendered feed for this request, rendered anew only when it changed."""
+) -> RenderedFeed | Response | None:
+    """The rendered feed for this request, rendered anew only when it changed (or the 410
+    of a retired subject's ninjs feed)."""
     if cached is not None:
         # A client holding a validator we have never handed out saw a newer
         # version on another worker, and a cache refetching after a purge says
@@ -154,6 +155,8 @@ def _current(
     subject = find()
     if subject is None:
         return None
+    if (ended := _ended(subject, fmt)) is not None:
+        return ended
     lift_due_embargoes(state_reader().states(list(subject.counters)), now)
     with feed_cache().single_flight(cache_key):
         again = feed_cache().get(cache_key)
@@ -188,6 +191,8 @@ def private_feed(fmt: str, query: FeedQuery, now: datetime, find: Finder) -> Res
     subject = find()
     if subject is None:
         abort(404)
+    if (ended := _ended(subject, fmt)) is not None:
+        return ended
     counters = subject.counters
     found = changes.states(db.session().connection(), [*counters, *map(journalist_key, counters)])
     state = newest_state(found, counters)
