@@ -9,6 +9,7 @@ use `empty_database_url`, a database without tables.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,8 +29,16 @@ from feedsvc.models import Base
 from feedsvc.store import accounts
 from tests.databases import Databases, PostgresDatabases, SqliteDatabases
 
-# Fixtures of the API tests (api, token) and of the race tests live beside their helpers.
-pytest_plugins = ["tests.api_support", "tests.races", "tests.log_guard"]
+# Fixtures of the API tests (api, token), of the race and the outage tests live beside their
+# helpers;
+# tests.app_reuse makes creating an app per test cheap.
+pytest_plugins = [
+    "tests.app_reuse",
+    "tests.api_support",
+    "tests.races",
+    "tests.log_guard",
+    "tests.private_postgres",
+]
 
 POSTGRES_URL = os.environ.get("FEEDSVC_TEST_DATABASE_URL", "")
 BASE_URL = "http://feeds.example.test"
@@ -162,10 +171,28 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 
 @pytest.fixture
-def sample_app(app: Flask, runner: FlaskCliRunner) -> Flask:
-    """The app with the sample data of data/ loaded."""
+def sample_app(app: Flask, runner: FlaskCliRunner, databases: Databases) -> Flask:
+    """The app with the sample data of data/ loaded.
+
+    `load-sample` takes longer than most tests, and some hundred load it: on SQLite, into an
+    untouched database, it runs once per process for each identity and clock and later tests
+    get a copy of what it wrote."""
+    kept_by = databases if isinstance(databases, SqliteDatabases) else None
+    if kept_by is not None and not kept_by.as_migrated(app.config["DATABASE_URL"]):
+        kept_by = None  # a test that wrote first gets the sample loaded onto what it wrote
+    identity = f"{app.config['TAG_AUTHORITY']} {app.config['CLOCK']().isoformat()}"
+    kept = "sample-" + hashlib.sha256(identity.encode()).hexdigest()[:16]
+    if kept_by is not None and kept_by.has_kept(kept):
+        with app.app_context():
+            db.engine().dispose()
+        kept_by.put_back(app.config["DATABASE_URL"], kept)
+        return app
     result = runner.invoke(args=["load-sample"])
     assert result.exit_code == 0, result.output
+    if kept_by is not None:
+        with app.app_context():
+            db.engine().dispose()
+        kept_by.keep(app.config["DATABASE_URL"], kept)
     return app
 
 

@@ -3,7 +3,8 @@
 Running every migration for every test cost more than most tests themselves. Each
 process (each pytest-xdist worker) migrates once, when its first test needs a database.
 
-SQLite: the migrated database is a template file; each test gets a copy of it.
+SQLite: the migrated database is a template file; each test gets a copy of it. Data that
+takes long to write and is the same for many tests (the sample) is kept the same way.
 
 PostgreSQL: a database per test (`CREATE DATABASE … TEMPLATE`) would cost more than the
 migrations did: a new database is some 340 files that a checkpoint must fsync, and
@@ -40,6 +41,7 @@ class SqliteDatabases:
     def __init__(self, directory: Path) -> None:
         self._template = directory / "template.sqlite3"
         self._migrated = False
+        self._migrated_rows: dict[str, int] | None = None
 
     def migrated(self, directory: Path) -> str:
         if not self._migrated:
@@ -55,20 +57,67 @@ class SqliteDatabases:
     def close(self) -> None:
         """Nothing to do: the files go with pytest's temporary directories."""
 
+    def keep(self, url: str, name: str) -> None:
+        """Keeps what the database at `url` holds now as `name`, for `put_back`: a test's
+        data that took long to write (the sample) is written once per process. Nothing may
+        hold the database open."""
+        path = _path_of(url)
+        _checkpoint(path)
+        shutil.copyfile(path, self._kept(name))
+
+    def as_migrated(self, url: str) -> bool:
+        """Whether the database at `url` holds as many rows in each table as the template."""
+        if self._migrated_rows is None:
+            self._migrated_rows = _rows_per_table(self._template)
+        return _rows_per_table(_path_of(url)) == self._migrated_rows
+
+    def has_kept(self, name: str) -> bool:
+        return self._kept(name).exists()
+
+    def put_back(self, url: str, name: str) -> None:
+        """Makes the database at `url` a copy of what `keep` kept as `name`. Nothing may hold
+        it open: its -wal and -shm files go, as they belong to the file it replaces."""
+        path = _path_of(url)
+        for suffix in ("-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        shutil.copyfile(self._kept(name), path)
+
+    def _kept(self, name: str) -> Path:
+        return self._template.with_name(f"kept-{name}.sqlite3")
+
     def _migrate_template(self) -> None:
         engine = make_engine(f"sqlite:///{self._template}")
         upgrade(engine)
         engine.dispose()
-        # The engine runs in WAL mode: what is still in the -wal file would be missing from a
-        # copy of the main file alone. Closing the last connection checkpoints it, but only if
-        # nothing holds the file open; checkpoint explicitly so that a copy is always whole.
-        connection = sqlite3.connect(self._template)
-        try:
-            busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        finally:
-            connection.close()
-        wal = self._template.with_name(self._template.name + "-wal")
-        assert busy == 0 and (not wal.exists() or wal.stat().st_size == 0), "the template is still in use"
+        _checkpoint(self._template)
+
+
+def _path_of(url: str) -> Path:
+    assert url.startswith("sqlite:///"), url
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def _rows_per_table(path: Path) -> dict[str, int]:
+    connection = sqlite3.connect(path)
+    try:
+        tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        count = 'SELECT COUNT(*) FROM "{}"'
+        return {name: connection.execute(count.format(name)).fetchone()[0] for (name,) in tables}
+    finally:
+        connection.close()
+
+
+def _checkpoint(path: Path) -> None:
+    # The engine runs in WAL mode: what is still in the -wal file would be missing from a
+    # copy of the main file alone. Closing the last connection checkpoints it, but only if
+    # nothing holds the file open; checkpoint explicitly so that a copy is always whole.
+    connection = sqlite3.connect(path)
+    try:
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        connection.close()
+    wal = path.with_name(path.name + "-wal")
+    assert busy == 0 and (not wal.exists() or wal.stat().st_size == 0), f"{path} is still in use"
 
 
 class PostgresDatabases:

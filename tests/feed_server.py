@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.loopback import running
+
 
 @dataclass
 class Route:
@@ -110,13 +112,9 @@ def feed_server() -> Iterator[FeedServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     recording.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield recording
-    finally:
-        for route in list(recording.routes.values()):
-            route.released.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with running(server):
+        try:
+            yield recording
+        finally:
+            for route in list(recording.routes.values()):
+                route.released.set()

@@ -3,6 +3,7 @@ hub (form POSTs) and a cache answering `PURGE` with an `xkey-purge` header, on p
 
 from __future__ import annotations
 
+import socketserver
 import threading
 import time
 import urllib.parse
@@ -105,10 +106,35 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
     """A threading HTTP server on a free loopback port (yielded) for as long as the block runs."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(server):
         yield int(server.server_address[1])
+
+
+# How often a serving thread looks for `shutdown`: socketserver's default, half a second,
+# was what stopping a test's server cost.
+SHUTDOWN_POLL_S = 0.02
+
+
+def start(server: socketserver.BaseServer) -> threading.Thread:
+    """Serves `server` in a thread of its own until `stop`."""
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def stop(server: socketserver.BaseServer, thread: threading.Thread) -> None:
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@contextmanager
+def running(server: socketserver.BaseServer) -> Iterator[None]:
+    """Serves `server` (any socketserver, werkzeug's too) while the block runs."""
+    thread = start(server)
+    try:
+        yield
     finally:
-        server.shutdown()
-        server.server_close()
+        stop(server, thread)

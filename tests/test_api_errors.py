@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import threading
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from typing import Any
@@ -19,6 +18,7 @@ from werkzeug.test import TestResponse
 
 from tests.api_support import RELEASE, bearer, field_errors, make_token, problem_of, snapshot
 from tests.factories import add_release, make_catalog
+from tests.loopback import running
 
 LIMIT = 8192
 
@@ -329,11 +329,8 @@ def test_a_chunked_body_within_the_limit_is_accepted(client: FlaskClient, token:
 def server(api: Flask) -> Iterator[str]:
     """The app behind werkzeug's HTTP server, which decodes chunked bodies itself."""
     httpd = make_server("127.0.0.1", 0, api, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
+    with running(httpd):
+        yield f"127.0.0.1:{httpd.server_port}"
 
 
 def post_chunked_over_http(host: str, body: bytes, token: dict[str, str]) -> tuple[int, str, bytes]:

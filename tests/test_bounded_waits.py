@@ -13,32 +13,32 @@ from feedsvc.db import make_engine
 from tests.api_support import bearer, make_token, problem_of
 from tests.conftest import AppFactory
 from tests.factories import add_release, make_catalog
-from tests.test_outage import PrivatePostgres, postgres  # noqa: F401 - the private server fixture
+from tests.private_postgres import PrivatePostgres
 
 pytestmark = pytest.mark.xdist_group("private_postgres")
 
 
 @pytest.fixture
-def locked_app(postgres: PrivatePostgres, make_app: AppFactory) -> Flask:  # noqa: F811
-    if not postgres.running:
-        postgres.start()
-    engine = make_engine(postgres.url)
+def locked_app(private_postgres: PrivatePostgres, make_app: AppFactory) -> Flask:
+    if not private_postgres.running:
+        private_postgres.start()
+    engine = make_engine(private_postgres.url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    app = make_app(DATABASE_URL=postgres.url, DB_LOCK_TIMEOUT=1.0)
+    app = make_app(DATABASE_URL=private_postgres.url, DB_LOCK_TIMEOUT=1.0)
     make_catalog(app)
     return app
 
 
 def test_a_write_that_cannot_get_its_lock_answers_503_in_bounded_time(
     locked_app: Flask,
-    postgres: PrivatePostgres,  # noqa: F811
+    private_postgres: PrivatePostgres,
 ) -> None:
     release_id = add_release(locked_app, minutes_ago=5)
     headers = bearer(make_token(locked_app))
-    holder = make_engine(postgres.url)
+    holder = make_engine(private_postgres.url)
     try:
         with holder.connect() as connection:
             # A long import holding the release's row.

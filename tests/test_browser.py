@@ -24,6 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from feedsvc import db
 from feedsvc.store import accounts
+from tests import loopback
 from tests.factories import BY_OPERATOR
 from tests.media_support import camera_jpeg
 
@@ -79,7 +80,7 @@ class LiveServer:
         self.app: Flask | None = None
         self.server: BaseWSGIServer = make_server("127.0.0.1", 0, self._dispatch, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread: threading.Thread | None = None
         # Paths whose answers are kept as sent, bytes and all (`answers`).
         self.recorded: set[str] = set()
         self.answers: list[Answer] = []
@@ -105,13 +106,13 @@ class LiveServer:
 
     def serve(self, app: Flask) -> None:
         self.app = app
-        self.thread.start()
+        self.thread = loopback.start(self.server)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        if self.thread.is_alive():
-            self.thread.join(timeout=5)
+        if self.thread is None:  # it never served: only its socket to close
+            self.server.server_close()
+        else:
+            loopback.stop(self.server, self.thread)
 
 
 @pytest.fixture

@@ -90,10 +90,7 @@ def desk(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iter
         with app.app_context():
             db.engine().dispose()
     finally:
-        if server.thread.is_alive():
-            server.stop()
-        else:  # setting up failed before it served: only its socket to close
-            server.server.server_close()
+        server.stop()  # also when setting up failed before it served: then only its socket closes
 
 
 @pytest.fixture(scope="module")

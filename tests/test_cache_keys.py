@@ -5,7 +5,6 @@ nginx as their configurations in deploy/ expect (a stub server stands in for bot
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from feedsvc.web.feeds.cache import SURROGATE_KEY_HEADER
 from feedsvc.worker.purge import BY_PATH_HEADER, PURGE_HEADER, purge
 from tests.conftest import FakeClock
 from tests.factories import add_release, make_catalog
+from tests.loopback import running
 
 
 def _ids(app: Flask) -> dict[str, int]:
@@ -138,13 +138,8 @@ def stub() -> Iterator[tuple[Stub, str]]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(server):
         yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_one_request_per_cache_names_every_key(stub: tuple[Stub, str]) -> None:

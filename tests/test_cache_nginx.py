@@ -83,7 +83,9 @@ def test_pages_and_feeds_with_a_query_are_revalidated_each_second(nginx_site: Si
     for path in ("/cities/rosenheim", f"{ROSENHEIM_FEED}?limit=5"):
         get(site.url(path))
         hit = get(site.url(path))
-        if hit.header("X-Cache-Status") != "HIT":  # the second ended between the two requests
+        for _ in range(3):  # the second ended between two requests (more often on a busy machine)
+            if hit.header("X-Cache-Status") == "HIT":
+                break
             hit = get(site.url(path))
         assert hit.header("X-Cache-Status") == "HIT" and hit.header("Age") == "1", path
         assert not hit.header("xkey")

@@ -40,7 +40,9 @@ WITHOUT_INPUT = {"/api/v1/cities", "/api/v1/topics", "/api/v1/regions", "/api/v1
 CATALOG_COLLECTIONS = ("cities", "regions", "topics", "publishers")
 EMPTY_REGION = "landkreis-ebersberg"
 SEEDED_RELEASES = 8
-EXAMPLES = 50
+# Per operation and mode, as many as the suite's time allows. Each run draws new examples (no
+# example database), so what one run leaves out the next may try.
+EXAMPLES = 25
 # A newsroom's endpoint the fixture registers (nothing is sent: no worker runs here).
 NEWSROOM_URL = "https://newsroom.example.test/hooks/feedsvc"
 WEBHOOK_OPERATIONS = {
@@ -220,7 +222,10 @@ def known_values() -> HookDispatcher:
             known = {name: st.integers(min_value=1, max_value=3) for name in parameters}
             return st.one_of(st.just(parameters), st.fixed_dictionaries(known))
         if isinstance(parameters, dict) and "key" in parameters and context.operation is not None:
-            entries = catalog_keys(context.operation.path)
+            path = context.operation.path
+            # Only a region without cities may be retired: steer to it, or no retirement runs.
+            retirable = path == "/api/v1/regions/{key}/retire"
+            entries = st.just(EMPTY_REGION) if retirable else catalog_keys(path)
             return st.one_of(st.just(parameters), entries.map(lambda key: {**parameters, "key": key}))
         if not isinstance(parameters, dict) or "release_id" not in parameters:
             return st.just(parameters)
@@ -293,7 +298,10 @@ def test_generated_requests_get_no_server_error_and_conforming_answers(
         # Every check but positive_data_acceptance: a request can fit the schema and still be
         # refused for what only the database knows (an unknown city slug is 422, a retracted
         # release 410, a cursor that points nowhere 400). Negative data must be refused (4xx).
-        response = case.call_and_validate(headers=admin, excluded_checks=excluded)
+        # A negative case may be one without credentials: it is sent without, and must be
+        # refused for that (401), not be given the admin's token and so stop being negative.
+        credentials = admin if mode.is_positive or "Authorization" in (case.headers or {}) else None
+        response = case.call_and_validate(headers=credentials, excluded_checks=excluded)
         statuses[response.status_code] += 1
 
     check()

@@ -3,7 +3,6 @@ real HTTP hub on loopback that records what it receives."""
 
 from __future__ import annotations
 
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from feedsvc.worker.delivery import Channels, Settings, run_cycle
 from feedsvc.worker.websub import post_form
 from tests.conftest import BASE_URL, AppFactory, FakeClock
 from tests.factories import add_release, make_catalog, retract
+from tests.loopback import running
 
 
 @dataclass
@@ -58,11 +58,8 @@ def hub() -> Iterator[RecordingHub]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     recording.url = f"http://127.0.0.1:{server.server_address[1]}/hub"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield recording
-    server.shutdown()
-    server.server_close()
+    with running(server):
+        yield recording
 
 
 @pytest.fixture

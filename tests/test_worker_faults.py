@@ -14,11 +14,9 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -43,7 +41,7 @@ from tests.api_support import make_token
 from tests.conftest import BASE_URL, AppFactory
 from tests.factories import add_release, make_catalog
 from tests.loopback import endpoint, wait_until
-from tests.test_outage import PrivatePostgres, _cluster_owner, _postgres_bin
+from tests.private_postgres import PrivatePostgres
 
 BURST = 50
 
@@ -241,43 +239,23 @@ def test_a_worker_killed_with_sigkill_is_restarted_by_serve_and_catches_up(
             assert json.loads(response.read())["delivery"]["lag_seconds"] < 30
 
 
-@pytest.fixture(scope="module")
-def own_postgres() -> Iterator[PrivatePostgres]:
-    bindir, owner = _postgres_bin(), _cluster_owner()
-    if bindir is None or owner is None:
-        reason = "no PostgreSQL server binaries (initdb, pg_ctl) or no user to run them as"
-        if os.environ.get("FEEDSVC_TEST_REQUIRE_OUTAGE_TEST"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    directory = Path(tempfile.mkdtemp(prefix="feedsvc-pg-"))
-    os.chown(directory, owner.pw_uid, owner.pw_gid)
-    server = PrivatePostgres(bindir, directory)
-    try:
-        server.initdb()
-        server.start()
-        yield server
-    finally:
-        if server.running:
-            server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
-
-
 @pytest.mark.postgres
 def test_the_worker_waits_out_a_postgresql_outage_and_resumes_without_a_restart(
-    own_postgres: PrivatePostgres, make_app: AppFactory, tmp_path: Path
+    private_postgres: PrivatePostgres, make_app: AppFactory, tmp_path: Path
 ) -> None:
-    if not own_postgres.running:
-        own_postgres.start()
-    engine = make_engine(own_postgres.url)
+    if not private_postgres.running:
+        private_postgres.start()
+    engine = make_engine(private_postgres.url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    app = make_app(DATABASE_URL=own_postgres.url, CLOCK=system_clock)
+    app = make_app(DATABASE_URL=private_postgres.url, CLOCK=system_clock)
     make_catalog(app)
     with endpoint("/hub") as hub:
         command = [sys.executable, "-m", "feedsvc", "worker", "--interval", "0.2"]
-        worker = Running(command, environment(own_postgres.url, HUB_URLS=hub.url), tmp_path / "worker.log")
+        environ = environment(private_postgres.url, HUB_URLS=hub.url)
+        worker = Running(command, environ, tmp_path / "worker.log")
         try:
 
             def worker_ready() -> bool:
@@ -290,12 +268,12 @@ def test_the_worker_waits_out_a_postgresql_outage_and_resumes_without_a_restart(
             hub.failing = True
             add_release(app, title="Unterwegs", topics=("kultur",), minutes_ago=0)
             wait_until(lambda: hub.refused >= 1, 30, "the hub refuses")
-            own_postgres.stop()
+            private_postgres.stop()
             time.sleep(10)
             assert worker.process.poll() is None, worker.output()
             assert "database unavailable" in worker.output()
             hub.failing = False
-            own_postgres.start()
+            private_postgres.start()
             wait_until(
                 lambda: len(hub.topics()) == 8 * len(FEED_FORMATS),
                 60,

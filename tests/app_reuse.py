@@ -1,0 +1,80 @@
+"""Makes the suite's ~1,700 apps cheap to create and warm: what every app of one test
+process would compute alike is computed once.
+
+Each test creates its own app (its own database, clock and configuration) and so its own
+engine. Two things would otherwise be done again for each:
+
+- werkzeug compiles two Python functions for each of the app's ~130 URL rules while
+  registering them: about two thirds of what `create_app` costs. The functions depend only
+  on the rule's text, its defaults and its parts, so one compiled for an equal rule of an
+  earlier app serves.
+- SQLAlchemy compiles each statement to SQL once per engine: its cache of compiled
+  statements is the engine's and is keyed by the engine's dialect object. Engines made
+  alike (same backend, driver and isolation level) share one dialect and one cache here,
+  so a statement compiled in one test is not compiled again in the next.
+
+Production creates its app and engine once per process and is not touched by this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import Engine, event
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.util import LRUCache
+from werkzeug.routing.rules import Rule
+
+from feedsvc import db
+
+Builder = Callable[..., tuple[str, str]]
+_compile_builder: Callable[[Rule, bool], Builder] = Rule._compile_builder
+_builders: dict[tuple[object, ...], Builder] = {}
+_create_engine = sqlalchemy.create_engine
+_dialects: dict[tuple[str, str, object], tuple[Dialect, LRUCache[Any, Any]]] = {}
+# Enough for every statement the suite compiles on one backend (an engine keeps 500).
+COMPILED_STATEMENTS = 20_000
+
+
+def _builder_of_an_equal_rule(rule: Rule, append_unknown: bool = True) -> Builder:
+    # The builder's code reads converters through its `self` argument, never from the rule
+    # it was compiled for; only defaults are folded in, so they are part of the key.
+    defaults = tuple(sorted((name, repr(value)) for name, value in (rule.defaults or {}).items()))
+    key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
+    builder = _builders.get(key)
+    if builder is None:
+        builder = _builders[key] = _compile_builder(rule, append_unknown)
+    return builder
+
+
+def _engine_sharing_compiled_statements(*args: Any, **kwargs: Any) -> Engine:
+    engine = _create_engine(*args, **kwargs)
+    key = (engine.dialect.name, engine.dialect.driver, kwargs.get("isolation_level"))
+    if key in _dialects:
+        # The engine's own dialect was set up exactly as the shared one was (same
+        # arguments); each connection is still prepared by the engine's own connect hooks.
+        shared, statements = _dialects[key]
+        engine.dialect = shared
+        engine.pool._dialect = shared
+        engine._compiled_cache = statements
+        return engine
+
+    def share_once_set_up(_connection: Any, _record: Any) -> None:
+        # Only a dialect that has met its server (version, defaults) is shared; this runs
+        # after the engine's own first-connect hook, which set it up.
+        _dialects.setdefault(key, (engine.dialect, LRUCache(COMPILED_STATEMENTS)))
+
+    event.listen(engine, "connect", share_once_set_up, once=True)
+    return engine
+
+
+def _install() -> None:
+    builder: Any = _builder_of_an_equal_rule
+    Rule._compile_builder = builder  # type: ignore[method-assign]
+    engine_maker: Any = _engine_sharing_compiled_statements
+    db.create_engine = engine_maker  # type: ignore[attr-defined]
+
+
+_install()
