@@ -170,29 +170,46 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
-@pytest.fixture
-def sample_app(app: Flask, runner: FlaskCliRunner, databases: Databases) -> Flask:
-    """The app with the sample data of data/ loaded.
+Fill = Callable[[str, Callable[[], None]], None]
 
-    `load-sample` takes longer than most tests, and some hundred load it: on SQLite, into an
-    untouched database, it runs once per process for each identity and clock and later tests
-    get a copy of what it wrote."""
-    kept_by = databases if isinstance(databases, SqliteDatabases) else None
-    if kept_by is not None and not kept_by.as_migrated(app.config["DATABASE_URL"]):
-        kept_by = None  # a test that wrote first gets the sample loaded onto what it wrote
-    identity = f"{app.config['TAG_AUTHORITY']} {app.config['CLOCK']().isoformat()}"
-    kept = "sample-" + hashlib.sha256(identity.encode()).hexdigest()[:16]
-    if kept_by is not None and kept_by.has_kept(kept):
-        with app.app_context():
-            db.engine().dispose()
-        kept_by.put_back(app.config["DATABASE_URL"], kept)
-        return app
-    result = runner.invoke(args=["load-sample"])
-    assert result.exit_code == 0, result.output
-    if kept_by is not None:
-        with app.app_context():
-            db.engine().dispose()
-        kept_by.keep(app.config["DATABASE_URL"], kept)
+
+@pytest.fixture
+def fill_once(app: Flask, databases: Databases) -> Fill:
+    """`fill_once(name, fill)` writes test data into the app's database with `fill`.
+
+    On SQLite, into a database as migrated, `fill` runs once per process for each name,
+    identity and clock; later tests get a copy of what it wrote. For data that takes longer
+    to write than the test takes to run (the sample, hundreds of releases); `name` must say
+    everything else the data depends on."""
+
+    def fill_or_copy(name: str, fill: Callable[[], None]) -> None:
+        url = app.config["DATABASE_URL"]
+        kept_by = databases if isinstance(databases, SqliteDatabases) and databases.as_migrated(url) else None
+        identity = f"{name} {app.config['TAG_AUTHORITY']} {app.config['CLOCK']().isoformat()}"
+        kept = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        if kept_by is not None and kept_by.has_kept(kept):
+            with app.app_context():
+                db.engine().dispose()
+            kept_by.put_back(url, kept)
+            return
+        fill()
+        if kept_by is not None:
+            with app.app_context():
+                db.engine().dispose()
+            kept_by.keep(url, kept)
+
+    return fill_or_copy
+
+
+@pytest.fixture
+def sample_app(app: Flask, runner: FlaskCliRunner, fill_once: Fill) -> Flask:
+    """The app with the sample data of data/ loaded."""
+
+    def load() -> None:
+        result = runner.invoke(args=["load-sample"])
+        assert result.exit_code == 0, result.output
+
+    fill_once("sample", load)
     return app
 
 

@@ -87,15 +87,23 @@ class LiveServer:
 
     def _dispatch(self, environ: dict[str, Any], start_response: Any) -> Any:
         assert self.app is not None, "the live server has no app yet"
-        if environ.get("PATH_INFO") not in self.recorded:
-            return self.app(environ, start_response)
         sent: dict[str, Any] = {}
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             sent.update(status=status, headers=headers)
             return start_response(status, headers, exc_info)
 
-        body = b"".join(self.app(environ, start))
+        # The whole body, and the answer closed, before anything is sent: a browser that drops
+        # the connection (a page closed while its images load) would otherwise leave a static
+        # file's answer open in werkzeug's development server.
+        answer = self.app(environ, start)
+        try:
+            body = b"".join(answer)
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+        if environ.get("PATH_INFO") not in self.recorded:
+            return [body]
         request = {
             key[5:].replace("_", "-").lower(): value
             for key, value in environ.items()

@@ -26,6 +26,7 @@ from feedsvc import db
 from feedsvc.store import catalog
 from feedsvc.web.api.openapi import document
 from tests.api_support import RELEASE, bearer, make_token
+from tests.conftest import Fill
 from tests.factories import CITIES, REGIONS, TOPICS, add_release, make_catalog
 from tests.media_support import pdf, png
 from tests.webhook_support import cycle, register
@@ -57,16 +58,19 @@ WEBHOOK_OPERATIONS = {
 
 
 @pytest.fixture
-def api(app: Flask) -> Flask:
-    make_catalog(app)
-    with app.app_context():
-        # A region without cities, which may be retired.
-        catalog.upsert_region(db.session(), EMPTY_REGION, "Landkreis Ebersberg", "Bayern")
-        db.session().commit()
-    register(app, NEWSROOM_URL)  # webhook 1, which the releases are fanned out to
-    for minutes in range(SEEDED_RELEASES):
-        add_release(app, minutes_ago=minutes, topics=("verkehr",))
-    cycle(app, app.config["CLOCK"])
+def api(app: Flask, fill_once: Fill) -> Flask:
+    def fill() -> None:
+        make_catalog(app)
+        with app.app_context():
+            # A region without cities, which may be retired.
+            catalog.upsert_region(db.session(), EMPTY_REGION, "Landkreis Ebersberg", "Bayern")
+            db.session().commit()
+        register(app, NEWSROOM_URL)  # webhook 1, which the releases are fanned out to
+        for minutes in range(SEEDED_RELEASES):
+            add_release(app, minutes_ago=minutes, topics=("verkehr",))
+        cycle(app, app.config["CLOCK"])
+
+    fill_once("the API's catalog, releases and webhook", fill)
     return app
 
 

@@ -19,7 +19,7 @@ from feedsvc.publishing.input import ReleaseIn, ReleasePatch
 from feedsvc.publishing.values import new_release_fields
 from feedsvc.store import catalog
 from feedsvc.store.releases import References, create_release, resolve_references
-from tests.conftest import BASE_URL, FakeClock
+from tests.conftest import BASE_URL, FakeClock, Fill
 from tests.factories import add_release, make_catalog, patch_release, retract
 
 FH = "{http://purl.org/syndication/history/1.0}"
@@ -57,10 +57,13 @@ def links(body: bytes) -> dict[str, str]:
     "subject", ["", "/cities/rosenheim", "/topics/kultur", "/cities/rosenheim/topics/kultur"]
 )
 def test_following_next_visits_every_release_once_while_new_ones_arrive(
-    app: Flask, client: FlaskClient, clock: FakeClock, subject: str
+    app: Flask, client: FlaskClient, clock: FakeClock, subject: str, fill_once: Fill
 ) -> None:
-    make_catalog(app)
-    add_many(app, 500, start_minutes_ago=600)
+    def fill() -> None:
+        make_catalog(app)
+        add_many(app, 500, start_minutes_ago=600)
+
+    fill_once("the catalog and 500 releases", fill)
     seen: list[str] = []
     url: str | None = f"{subject}/feed.atom?limit=37"
     pages = 0
