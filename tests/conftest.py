@@ -177,14 +177,14 @@ Fill = Callable[[str, Callable[[], None]], None]
 def fill_once(app: Flask, databases: Databases) -> Fill:
     """`fill_once(name, fill)` writes test data into the app's database with `fill`.
 
-    On SQLite, into a database as migrated, `fill` runs once per process for each name,
-    identity and clock; later tests get a copy of what it wrote. For data that takes longer
+    Into a database as migrated, `fill` runs once per process for each name, identity and
+    clock; later tests get a copy of what it wrote (tests/databases.py). For data that takes longer
     to write than the test takes to run (the sample, hundreds of releases); `name` must say
     everything else the data depends on."""
 
     def fill_or_copy(name: str, fill: Callable[[], None]) -> None:
         url = app.config["DATABASE_URL"]
-        kept_by = databases if isinstance(databases, SqliteDatabases) and databases.as_migrated(url) else None
+        kept_by = databases if databases.as_migrated(url) else None
         identity = f"{name} {app.config['TAG_AUTHORITY']} {app.config['CLOCK']().isoformat()}"
         kept = hashlib.sha256(identity.encode()).hexdigest()[:16]
         if kept_by is not None and kept_by.has_kept(kept):

@@ -4,7 +4,8 @@ Running every migration for every test cost more than most tests themselves. Eac
 process (each pytest-xdist worker) migrates once, when its first test needs a database.
 
 SQLite: the migrated database is a template file; each test gets a copy of it. Data that
-takes long to write and is the same for many tests (the sample) is kept the same way.
+takes long to write and is the same for many tests (the sample) is kept the same way; on
+PostgreSQL it is kept as rows in memory and inserted again.
 
 PostgreSQL: a database per test (`CREATE DATABASE … TEMPLATE`) would cost more than the
 migrations did: a new database is some 340 files that a checkpoint must fsync, and
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from sqlalchemy import URL, Connection, Engine, MetaData, Table, create_engine, make_url, text
+from sqlalchemy import URL, Connection, Engine, MetaData, Table, create_engine, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 
 from feedsvc.db import make_engine
@@ -138,6 +139,7 @@ class PostgresDatabases:
         )
         self._migrated = _ServerDatabase(self._admin, server.set(database=name), migrate=True)
         self._empty = _ServerDatabase(self._admin, server.set(database=f"{name}_empty"), migrate=False)
+        self._kept: dict[str, _Data] = {}
 
     def migrated(self, _directory: Path) -> str:
         return self._migrated.ready()
@@ -149,6 +151,20 @@ class PostgresDatabases:
         self._migrated.drop()
         self._empty.drop()
         self._admin.dispose()
+
+    # What SqliteDatabases keeps as files is kept here as rows, read into memory once.
+
+    def as_migrated(self, _url: str) -> bool:
+        return self._migrated.as_made()
+
+    def keep(self, _url: str, name: str) -> None:
+        self._kept[name] = self._migrated.read()
+
+    def has_kept(self, name: str) -> bool:
+        return name in self._kept
+
+    def put_back(self, _url: str, name: str) -> None:
+        self._migrated.write(self._kept[name])
 
 
 Databases: TypeAlias = SqliteDatabases | PostgresDatabases
@@ -195,7 +211,7 @@ SELECT md5(string_agg(item, E'\\n' ORDER BY item)) FROM (
 """
 _REVISION = "SELECT string_agg(version_num, ',') FROM alembic_version"
 # Ends the sessions a test left (an app it did not dispose of, a server it started), waiting
-# up to 5 s for each: an idle transaction's locks would keep TRUNCATE waiting.
+# up to 5 s for each: an idle transaction's locks would keep DELETE and TRUNCATE waiting.
 _END_OTHER_SESSIONS = """
 SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
  WHERE datname = current_database() AND pid <> pg_backend_pid()
@@ -203,13 +219,63 @@ SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
 
 
 @dataclass
+class _Data:
+    """What the tables hold: their rows (without computed columns), referenced tables first,
+    and the sequences' values, as statements that set them."""
+
+    rows: list[tuple[Table, list[dict[str, Any]]]]
+    sequences: str
+
+
+@dataclass
 class _Snapshot:
     """What a database held right after it was made: its schema, and the few rows and
-    sequence values the migrations left; put back with one TRUNCATE and a few inserts."""
+    sequence values the migrations left; put back by emptying the tables and a few inserts."""
 
     schema: str
-    reset: str = ""
-    rows: list[tuple[Table, list[dict[str, Any]]]] = field(default_factory=list)
+    data: _Data
+    tables: list[Table] = field(default_factory=list)  # referenced tables first
+    truncated: set[str] = field(default_factory=set)  # tables emptied by TRUNCATE, not DELETE
+    with_rows_query: str = ""  # the indexes into `tables` of those with rows
+
+    def tables_with_rows(self, connection: Connection) -> list[Table]:
+        if not self.tables:
+            return []
+        found = set(connection.exec_driver_sql(self.with_rows_query).scalars())
+        return [table for index, table in enumerate(self.tables) if index in found]
+
+    def read(self, connection: Connection) -> _Data:
+        quote = connection.dialect.identifier_preparer.quote
+        rows = []
+        for table in self.tables_with_rows(connection):
+            stored = [column for column in table.columns if column.computed is None]
+            rows.append((table, [dict(row) for row in connection.execute(select(*stored)).mappings()]))
+        sequences = connection.exec_driver_sql(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+        ).scalars()
+        statements = []
+        for sequence in sorted(sequences):
+            value, called = connection.exec_driver_sql(
+                f"SELECT last_value, is_called FROM {quote(sequence)}"
+            ).one()
+            statements.append(f"SELECT setval('{quote(sequence)}', {int(value)}, {bool(called)})")
+        return _Data(rows, "; ".join(statements))
+
+    def write(self, connection: Connection, data: _Data) -> None:
+        """Makes the tables hold `data` and nothing else. Rows go by DELETE, table by table:
+        on the few rows a test writes that costs far less than one TRUNCATE of every table
+        (a quarter of a second)."""
+        quote = connection.dialect.identifier_preparer.quote
+        emptying = [
+            f"{'TRUNCATE' if table.name in self.truncated else 'DELETE FROM'} {quote(table.name)}"
+            for table in reversed(self.tables_with_rows(connection))  # referencing tables first
+        ]
+        if emptying:
+            connection.exec_driver_sql("; ".join(emptying))
+        for table, rows in data.rows:
+            connection.execute(table.insert(), rows)
+        if data.sequences:
+            connection.exec_driver_sql(data.sequences)
 
 
 class _ServerDatabase:
@@ -265,6 +331,33 @@ class _ServerDatabase:
             self._snapshot = _take_snapshot(connection)
             connection.commit()
 
+    def as_made(self) -> bool:
+        """Whether the tables hold as many rows as right after the database was made."""
+        assert self._engine is not None and self._snapshot is not None
+        with self._engine.connect() as connection:
+            quote = connection.dialect.identifier_preparer.quote
+            counts = {
+                table.name: connection.exec_driver_sql(f"SELECT COUNT(*) FROM {quote(table.name)}").scalar()
+                for table in self._snapshot.tables_with_rows(connection)
+            }
+            connection.rollback()
+        return counts == {table.name: len(rows) for table, rows in self._snapshot.data.rows}
+
+    def read(self) -> _Data:
+        assert self._engine is not None and self._snapshot is not None
+        with self._engine.connect() as connection:
+            data = self._snapshot.read(connection)
+            connection.rollback()
+        return data
+
+    def write(self, data: _Data) -> None:
+        """Makes the database hold `data` (read from it, on its schema) and nothing else."""
+        assert self._engine is not None and self._snapshot is not None
+        with self._engine.connect() as connection:
+            connection.exec_driver_sql(_END_OTHER_SESSIONS)
+            self._snapshot.write(connection, data)
+            connection.commit()
+
     def _put_back(self) -> bool:
         """Returns the database to its snapshot; False if the schema differs from it."""
         assert self._engine is not None and self._snapshot is not None
@@ -277,9 +370,7 @@ class _ServerDatabase:
                         return False
                 except DBAPIError:  # alembic_version is gone, say
                     return False
-                connection.exec_driver_sql(self._snapshot.reset)
-                for table, rows in self._snapshot.rows:
-                    connection.execute(table.insert(), rows)
+                self._snapshot.write(connection, self._snapshot.data)
             else:
                 connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
                 if _fingerprint(connection) != self._snapshot.schema:
@@ -296,33 +387,22 @@ def _fingerprint(connection: Connection) -> str:
 
 
 def _take_snapshot(connection: Connection) -> _Snapshot:
-    snapshot = _Snapshot(schema=_fingerprint(connection))
     quote = connection.dialect.identifier_preparer.quote
-    tables = connection.exec_driver_sql(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-    ).scalars()
-    sequences = connection.exec_driver_sql(
-        "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
-    ).scalars()
-    statements = []
-    names = sorted(tables)
-    if names:
-        statements.append(f"TRUNCATE {', '.join(quote(name) for name in names)}")
-    for sequence in sorted(sequences):
-        value, called = connection.exec_driver_sql(
-            f"SELECT last_value, is_called FROM {quote(sequence)}"
-        ).one()
-        statements.append(f"SELECT setval('{quote(sequence)}', {int(value)}, {bool(called)})")
-    snapshot.reset = "; ".join(statements)
-    with_rows = [
-        name
-        for name in names
-        if connection.exec_driver_sql(f"SELECT EXISTS (SELECT FROM {quote(name)})").scalar()
-    ]
-    if with_rows:
-        metadata = MetaData()
-        metadata.reflect(connection, only=with_rows)
-        for table in metadata.sorted_tables:  # referenced tables first
-            rows = [dict(row) for row in connection.execute(table.select()).mappings()]
-            snapshot.rows.append((table, rows))
+    metadata = MetaData()
+    metadata.reflect(connection)
+    tables = [table for table in metadata.sorted_tables if table.name != "alembic_version"]
+    # The audit log's triggers refuse DELETE and let TRUNCATE through; TRUNCATE makes new files
+    # (some ms a table), so it is kept to the tables whose triggers refuse DELETE.
+    truncated = set(
+        connection.exec_driver_sql(
+            "SELECT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal AND tgtype & 8 <> 0"
+        ).scalars()
+    )
+    query = " UNION ALL ".join(
+        f"SELECT {index} WHERE EXISTS (SELECT FROM {quote(table.name)})" for index, table in enumerate(tables)
+    )
+    snapshot = _Snapshot(
+        _fingerprint(connection), _Data([], ""), tables=tables, truncated=truncated, with_rows_query=query
+    )
+    snapshot.data = snapshot.read(connection)
     return snapshot

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -29,6 +30,8 @@ from sqlalchemy import select
 from bench import servers
 from feedsvc import db
 from feedsvc.models import DeliveryTarget
+from feedsvc.store import outbox
+from feedsvc.store.changes import micros
 from feedsvc.store.keys import release_keys
 from feedsvc.store.outbox import PURGE_TARGET, websub_target
 from feedsvc.store.releases import release_by_id
@@ -112,6 +115,8 @@ def cluster(
             stack.callback(worker.stop)
         wanted = {PURGE_TARGET, websub_target(hub.url)}
         wait_until(lambda: _targets(site_app) >= wanted, 30, "the workers created their targets")
+        # The catalog's changes are purged still: a copy cached meanwhile could go at any moment.
+        wait_until(lambda: _caught_up(site_app), 30, "the workers delivered every change so far")
         yield Cluster(site, app_servers, workers, hub, site_app)
 
 
@@ -120,6 +125,17 @@ def _targets(app: Flask) -> set[str]:
         names = set(db.session().scalars(select(DeliveryTarget.name)))
         db.session().rollback()
     return names
+
+
+def _caught_up(app: Flask) -> bool:
+    with app.app_context():
+        session = db.session()
+        latest = outbox.latest_seq(session)
+        pending = outbox.has_due(session, micros(datetime.now(UTC))) or any(
+            target.delivered_seq < latest for target in session.scalars(select(DeliveryTarget))
+        )
+        session.rollback()
+    return not pending
 
 
 def _feed_requests(server: servers.Server) -> int:
