@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from bench.servers import free_port
 
 
 def _postgres_bin() -> Path | None:
@@ -38,13 +39,6 @@ def _cluster_owner() -> pwd.struct_passwd | None:
         return None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class PrivatePostgres:
     """A throwaway PostgreSQL cluster in a temporary directory, on its own port."""
 
@@ -53,7 +47,7 @@ class PrivatePostgres:
         self.data = directory / "data"
         self.log = directory / "server.log"
         self.socket_dir = directory
-        self.port = _free_port()
+        self.port = free_port()
         # PostgreSQL refuses to run as root: then the clusters belong to the postgres user.
         self.prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         self.running = False

@@ -29,6 +29,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.servers import free_port
 from feedsvc.paths import FEED_FORMATS
 from tests.api_support import make_token
 from tests.conftest import BASE_URL
@@ -165,13 +166,6 @@ def test_nul_bytes_and_bad_headers_are_400(seeded: Flask, path: str, headers: di
 # --- a real gunicorn --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class Server:
     def __init__(self, port: int, stderr: Path) -> None:
         self.port = port
@@ -187,7 +181,7 @@ class Server:
 def running_server(database_url: str, tmp_path: Path, *options: str) -> Iterator[Server]:
     """`feedsvc serve` on a free port (no delivery worker), until the block ends; fails when the
     server logged a traceback."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "FEEDSVC_DATABASE_URL": database_url,
