@@ -4,10 +4,11 @@ process would compute alike is computed once.
 Each test creates its own app (its own database, clock and configuration) and so its own
 engine. Two things would otherwise be done again for each:
 
-- werkzeug compiles two Python functions for each of the app's ~130 URL rules while
-  registering them: about two thirds of what `create_app` costs. The functions depend only
-  on the rule's text, its defaults and its parts, so one compiled for an equal rule of an
-  earlier app serves.
+- werkzeug parses each of the app's ~130 URL rules into regular expressions and compiles
+  two Python functions for it while registering them: about two thirds of what
+  `create_app` costs. The parts depend only on the rule's text and the map's converters,
+  the functions only on the text, its defaults and its parts, so what was made for an
+  equal rule of an earlier app serves.
 - SQLAlchemy compiles each statement to SQL once per engine: its cache of compiled
   statements is the engine's and is keyed by the engine's dialect object. Engines made
   alike (same backend, driver and isolation level) share one dialect and one cache here,
@@ -25,13 +26,17 @@ import sqlalchemy
 from sqlalchemy import Engine, event
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.util import LRUCache
-from werkzeug.routing.rules import Rule
+from werkzeug.routing.converters import BaseConverter
+from werkzeug.routing.rules import Rule, RulePart
 
 from feedsvc import db
 
 Builder = Callable[..., tuple[str, str]]
 _compile_builder: Callable[[Rule, bool], Builder] = Rule._compile_builder
 _builders: dict[tuple[object, ...], Builder] = {}
+_compile: Callable[[Rule], None] = Rule.compile
+Parsed = tuple[list[RulePart], list[tuple[bool, str]], dict[str, BaseConverter], set[str]]
+_parsed: dict[tuple[object, ...], Parsed] = {}
 _create_engine = sqlalchemy.create_engine
 _dialects: dict[tuple[str, str, object], tuple[Dialect, LRUCache[Any, Any]]] = {}
 # Enough for every statement the suite compiles on one backend (an engine keeps 500).
@@ -47,6 +52,28 @@ def _builder_of_an_equal_rule(rule: Rule, append_unknown: bool = True) -> Builde
     if builder is None:
         builder = _builders[key] = _compile_builder(rule, append_unknown)
     return builder
+
+
+def _compile_as_an_equal_rule(rule: Rule) -> None:
+    assert rule.map is not None, "rule not bound"
+    url_map = rule.map
+    domain = (rule.host if url_map.host_matching else rule.subdomain) or ""
+    # Converters keep the map they were made for, but no converter reads it.
+    converters = tuple(sorted((name, id(kind)) for name, kind in url_map.converters.items()))
+    key = (rule.rule, rule.merge_slashes, url_map.host_matching, domain, converters)
+    parsed = _parsed.get(key)
+    if parsed is None:
+        arguments_before = set(rule.arguments)
+        _compile(rule)
+        added = rule.arguments - arguments_before
+        _parsed[key] = (rule._parts, rule._trace, rule._converters, added)
+        return
+    # What Rule.compile sets, from the equal rule's parts; the parts are only read later.
+    parts, trace, rule_converters, arguments = parsed
+    rule._parts, rule._trace, rule._converters = list(parts), list(trace), dict(rule_converters)
+    rule.arguments |= arguments
+    rule._build = rule._compile_builder(False).__get__(rule, None)
+    rule._build_unknown = rule._compile_builder(True).__get__(rule, None)
 
 
 def _engine_sharing_compiled_statements(*args: Any, **kwargs: Any) -> Engine:
@@ -73,6 +100,8 @@ def _engine_sharing_compiled_statements(*args: Any, **kwargs: Any) -> Engine:
 def _install() -> None:
     builder: Any = _builder_of_an_equal_rule
     Rule._compile_builder = builder  # type: ignore[method-assign]
+    compiler: Any = _compile_as_an_equal_rule
+    Rule.compile = compiler  # type: ignore[method-assign]
     engine_maker: Any = _engine_sharing_compiled_statements
     db.create_engine = engine_maker  # type: ignore[attr-defined]
 

@@ -9,7 +9,6 @@ use `empty_database_url`, a database without tables.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from feedsvc import create_app, db
 from feedsvc.migrations.runner import current_revision, head_revision, upgrade
 from feedsvc.models import Base
 from feedsvc.store import accounts
+from tests import databases as databases_module
 from tests.databases import Databases, PostgresDatabases, SqliteDatabases
 
 # Fixtures of the API tests (api, token), of the race and the outage tests live beside their
@@ -90,6 +90,7 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     found = (
         PostgresDatabases(POSTGRES_URL) if POSTGRES_URL else SqliteDatabases(tmp_path_factory.mktemp("db"))
     )
+    databases_module.set_this_process(found)
     yield found
     found.close()
 
@@ -174,31 +175,10 @@ Fill = Callable[[str, Callable[[], None]], None]
 
 
 @pytest.fixture
-def fill_once(app: Flask, databases: Databases) -> Fill:
-    """`fill_once(name, fill)` writes test data into the app's database with `fill`.
-
-    Into a database as migrated, `fill` runs once per process for each name, identity and
-    clock; later tests get a copy of what it wrote (tests/databases.py). For data that takes longer
-    to write than the test takes to run (the sample, hundreds of releases); `name` must say
-    everything else the data depends on."""
-
-    def fill_or_copy(name: str, fill: Callable[[], None]) -> None:
-        url = app.config["DATABASE_URL"]
-        kept_by = databases if databases.as_migrated(url) else None
-        identity = f"{name} {app.config['TAG_AUTHORITY']} {app.config['CLOCK']().isoformat()}"
-        kept = hashlib.sha256(identity.encode()).hexdigest()[:16]
-        if kept_by is not None and kept_by.has_kept(kept):
-            with app.app_context():
-                db.engine().dispose()
-            kept_by.put_back(url, kept)
-            return
-        fill()
-        if kept_by is not None:
-            with app.app_context():
-                db.engine().dispose()
-            kept_by.keep(url, kept)
-
-    return fill_or_copy
+def fill_once(app: Flask) -> Fill:
+    """`fill_once(name, fill)` writes test data into the app's database with `fill`, once per
+    process; later tests get a copy (`tests.databases.fill_once`)."""
+    return functools.partial(databases_module.fill_once, app)
 
 
 @pytest.fixture

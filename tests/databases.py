@@ -18,16 +18,20 @@ Needs PostgreSQL 14 or newer, and the role of FEEDSVC_TEST_DATABASE_URL needs CR
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from flask import Flask
 from sqlalchemy import URL, Connection, Engine, MetaData, Table, create_engine, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 
+from feedsvc import db
 from feedsvc.db import make_engine
 from feedsvc.migrations.runner import upgrade
 
@@ -60,11 +64,8 @@ class SqliteDatabases:
 
     def keep(self, url: str, name: str) -> None:
         """Keeps what the database at `url` holds now as `name`, for `put_back`: a test's
-        data that took long to write (the sample) is written once per process. Nothing may
-        hold the database open."""
-        path = _path_of(url)
-        _checkpoint(path)
-        shutil.copyfile(path, self._kept(name))
+        data that took long to write (the sample) is written once per process."""
+        _copy_database(_path_of(url), self._kept(name))
 
     def as_migrated(self, url: str) -> bool:
         """Whether the database at `url` holds as many rows in each table as the template."""
@@ -76,12 +77,8 @@ class SqliteDatabases:
         return self._kept(name).exists()
 
     def put_back(self, url: str, name: str) -> None:
-        """Makes the database at `url` a copy of what `keep` kept as `name`. Nothing may hold
-        it open: its -wal and -shm files go, as they belong to the file it replaces."""
-        path = _path_of(url)
-        for suffix in ("-wal", "-shm"):
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
-        shutil.copyfile(self._kept(name), path)
+        """Makes the database at `url` a copy of what `keep` kept as `name`."""
+        _copy_database(self._kept(name), _path_of(url))
 
     def _kept(self, name: str) -> Path:
         return self._template.with_name(f"kept-{name}.sqlite3")
@@ -106,6 +103,25 @@ def _rows_per_table(path: Path) -> dict[str, int]:
         return {name: connection.execute(count.format(name)).fetchone()[0] for (name,) in tables}
     finally:
         connection.close()
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    if not any(path.with_name(path.name + "-wal").exists() for path in (source, target)):
+        # Nothing holds either open (its last connection removed the -wal file): a file copy
+        # is a whole database, and three times as fast as the backup below.
+        shutil.copyfile(source, target)
+        return
+    # A connection still open on either side (an app's pool, a server started on it) sees a
+    # whole database before and after the backup, where a file copied under it would no
+    # longer match its -wal and -shm files.
+    reading, writing = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        # A test database outlives no crash: waiting for the disk would only cost time.
+        writing.execute("PRAGMA synchronous = OFF")
+        reading.backup(writing)
+    finally:
+        reading.close()
+        writing.close()
 
 
 def _checkpoint(path: Path) -> None:
@@ -154,8 +170,8 @@ class PostgresDatabases:
 
     # What SqliteDatabases keeps as files is kept here as rows, read into memory once.
 
-    def as_migrated(self, _url: str) -> bool:
-        return self._migrated.as_made()
+    def as_migrated(self, url: str) -> bool:
+        return url == self._migrated.url and self._migrated.as_made()
 
     def keep(self, _url: str, name: str) -> None:
         self._kept[name] = self._migrated.read()
@@ -168,6 +184,45 @@ class PostgresDatabases:
 
 
 Databases: TypeAlias = SqliteDatabases | PostgresDatabases
+
+# The databases of this process, once conftest's session fixture `databases` has made them:
+# `fill_once` is called from plain helpers (tests/factories.py) that get only an app.
+_of_this_process: list[Databases] = []
+
+
+def set_this_process(databases: Databases) -> None:
+    _of_this_process[:] = [databases]
+
+
+def fill_once(app: Flask, name: str, fill: Callable[[], None]) -> None:
+    """Writes test data into the app's database with `fill`.
+
+    Into a database as migrated, `fill` runs once per process for each name, identity, base
+    URL and clock; later calls get a copy of what it wrote. For data that takes longer to write
+    than a test takes to run (the catalog, the sample, hundreds of releases); `name` must say
+    everything else the data depends on."""
+    url = app.config["DATABASE_URL"]
+    databases = next(iter(_of_this_process), None)
+    if databases is None or not databases.as_migrated(url):
+        fill()
+        return
+    config = app.config
+    identity = f"{name} {config['TAG_AUTHORITY']} {config['BASE_URL']} {config['CLOCK']().isoformat()}"
+    kept = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    if databases.has_kept(kept):
+        _close_connections(app)
+        databases.put_back(url, kept)
+        return
+    fill()
+    _close_connections(app)
+    databases.keep(url, kept)
+
+
+def _close_connections(app: Flask) -> None:
+    # On PostgreSQL, putting rows back ends every other session of the database: the app's
+    # pooled connections would be dead ones.
+    with app.app_context():
+        db.engine().dispose()
 
 
 # What the schema consists of, without object ids or storage (TRUNCATE gives tables new files).
@@ -288,6 +343,7 @@ class _ServerDatabase:
             raise ValueError(f"{url.database!r} is too long: shorten the database name in the URL")
         self._admin = admin
         self._url = url
+        self.url = url.render_as_string(hide_password=False)
         self._migrate = migrate
         self._engine: Engine | None = None
         self._snapshot: _Snapshot | None = None
@@ -299,7 +355,7 @@ class _ServerDatabase:
             # The test before changed the schema (rare): a new database takes a second or so.
             self.drop()
             self._make()
-        return self._url.render_as_string(hide_password=False)
+        return self.url
 
     def drop(self) -> None:
         if self._engine is not None:

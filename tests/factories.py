@@ -20,6 +20,7 @@ from feedsvc.store.releases import (
     retract_release,
     update_release,
 )
+from tests.databases import fill_once
 
 CITIES = {
     "rosenheim": ("Rosenheim", "region-rosenheim", "09163000"),
@@ -31,6 +32,12 @@ TOPICS = {"soziales-familie": "Soziales & Familie", "verkehr": "Verkehr", "kultu
 
 
 def make_catalog(app: Flask) -> None:
+    """The regions, cities, publishers and topics above; written once per process and copied
+    for later tests (`tests.databases.fill_once`): most tests begin with it."""
+    fill_once(app, "the test catalog", lambda: _write_catalog(app))
+
+
+def _write_catalog(app: Flask) -> None:
     with app.app_context():
         session = db.session()
         regions = {
