@@ -234,8 +234,9 @@ def known_values() -> HookDispatcher:
         if not isinstance(parameters, dict) or "release_id" not in parameters:
             return st.just(parameters)
         existing = st.integers(min_value=1, max_value=SEEDED_RELEASES + 2)
+        # Existing ids first: hypothesis favours the first branch, and the writes must run.
         return st.one_of(
-            st.just(parameters), existing.map(lambda release_id: {**parameters, "release_id": release_id})
+            existing.map(lambda release_id: {**parameters, "release_id": release_id}), st.just(parameters)
         )
 
     for hook in (flatmap_body, flatmap_query, flatmap_path_parameters):
@@ -270,7 +271,27 @@ def api_schema(api: Flask) -> Iterator[tuple[Any, dict[str, str]]]:
             },
         }
     )
-    yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api, config=config), admin
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api, config=config)
+    share_source_constants(schema)
+    yield schema, admin
+
+
+# schemathesis draws values from the constants in feedsvc's source, which it reads again for
+# each app (about half a second); every test's app runs the same code, so what it read for
+# the first app of the process serves them all.
+_SOURCE_CONSTANTS: list[Any] = []
+
+
+def share_source_constants(schema: Any) -> None:
+    if not hasattr(schema, "_constants_pool_cache"):  # a schemathesis that reads no source
+        return
+    from schemathesis.python._constants.orchestrator import build_constants_pool
+    from schemathesis.python._constants.registry import default_registry
+
+    if _SOURCE_CONSTANTS:
+        schema._constants_pool_cache = (schema.app, default_registry().version, _SOURCE_CONSTANTS[0])
+    else:
+        _SOURCE_CONSTANTS.append(build_constants_pool(schema))
 
 
 GENERATED = [
