@@ -79,6 +79,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(repeat)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests that share a server or a browser are kept on one pytest-xdist worker by their
+    `xdist_group`; xdist marks them by a suffix of their node id. Without it (a pytest that
+    xdist does not understand) they would be spread silently, each worker starting its own
+    copy of what they share: such a test fails here instead."""
+    grouped = item.get_closest_marker("xdist_group") is not None
+    on_a_worker = hasattr(item.config, "workerinput")
+    if grouped and on_a_worker and item.config.getvalue("loadgroup") and "@" not in item.nodeid:
+        pytest.fail("pytest-xdist did not group this test: install the pytest that pyproject.toml asks for")
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
