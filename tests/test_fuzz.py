@@ -22,7 +22,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -30,10 +29,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.servers import free_port
+from feedsvc import create_app, db
 from feedsvc.paths import FEED_FORMATS
 from tests.api_support import make_token
-from tests.conftest import BASE_URL
-from tests.factories import CITIES, TOPICS, add_release
+from tests.conftest import BASE_URL, FakeClock
+from tests.databases import Databases
+from tests.factories import CITIES, TOPICS, add_release, make_catalog
 
 EXAMPLES = 150
 
@@ -82,12 +83,14 @@ def _route_paths(app: Flask) -> list[str]:
     return sorted({rule.rule for rule in app.url_map.iter_rules() if "GET" in (rule.methods or ())})
 
 
-@pytest.fixture
-def seeded(app: Flask) -> Flask:
-    from tests.factories import make_catalog
-
+def seed(app: Flask) -> None:
     make_catalog(app)
     add_release(app, topics=("kultur",), minutes_ago=5)
+
+
+@pytest.fixture
+def seeded(app: Flask) -> Flask:
+    seed(app)
     return app
 
 
@@ -211,7 +214,7 @@ def running_server(database_url: str, tmp_path: Path, *options: str) -> Iterator
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(stderr_path.read_text()) from None
-                time.sleep(0.2)
+                time.sleep(0.05)
         yield server
         assert not server.tracebacks(), server.tracebacks()
     finally:
@@ -219,10 +222,49 @@ def running_server(database_url: str, tmp_path: Path, *options: str) -> Iterator
         process.wait(timeout=30)
 
 
-@pytest.fixture
-def server(seeded: Flask, app_config: dict[str, Any], tmp_path: Path) -> Iterator[Server]:
-    with running_server(app_config["DATABASE_URL"], tmp_path) as running:
+# The tests against the real server share it (starting one costs more than all their cases
+# together), and with it a database of their own: on one pytest-xdist worker.
+real_server = pytest.mark.xdist_group("fuzz_real_server")
+
+
+@pytest.fixture(scope="module")
+def served_app(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """An app on the real server's database, seeded as `seeded` is."""
+    directory = tmp_path_factory.mktemp("served")
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": databases.migrated(directory),
+            "BASE_URL": BASE_URL,
+            "TAG_AUTHORITY": "feeds.example.test",
+            "CLOCK": FakeClock(),
+            "SECRET_KEY": "test-secret",
+            "FEED_STATE_TTL": 0.0,
+            "MEDIA_PATH": str(directory / "media"),
+        }
+    )
+    seed(app)
+    yield app
+    with app.app_context():
+        db.engine().dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_server(served_app: Flask, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`feedsvc serve` with one worker (so that none is still starting when the first client
+    arrives) whose threads outnumber the slow clients below."""
+    directory = tmp_path_factory.mktemp("server")
+    url = served_app.config["DATABASE_URL"]
+    with running_server(url, directory, "--workers", "1", "--threads", "24") as running:
         yield running
+
+
+@pytest.fixture
+def server(shared_server: Server) -> Iterator[Server]:
+    """The module's server; a traceback it logs while the test runs fails the test."""
+    logged = len(shared_server.tracebacks())
+    yield shared_server
+    assert shared_server.tracebacks()[logged:] == []
 
 
 def exchange(
@@ -277,9 +319,9 @@ OVERSIZED = {
 }
 
 
-def test_broken_framing_and_oversized_requests_get_client_errors(seeded: Flask, server: Server) -> None:
-    """One server for every case: starting one costs more than all the cases together."""
-    token = make_token(seeded)
+@real_server
+def test_broken_framing_and_oversized_requests_get_client_errors(served_app: Flask, server: Server) -> None:
+    token = make_token(served_app)
     framing = {
         "broken chunk size": (
             _post(token, "Transfer-Encoding: chunked\r\n", b"zz\r\n{}\r\n0\r\n\r\n"),
@@ -307,17 +349,9 @@ def test_broken_framing_and_oversized_requests_get_client_errors(seeded: Flask, 
         assert json.loads(body)["status"] == status, name
 
 
-@pytest.mark.usefixtures("seeded")
-def test_slow_clients_do_not_hold_up_pollers(app_config: dict[str, Any], tmp_path: Path) -> None:
-    """Twenty connections send half a request and wait; a poller still gets every feed fast.
-
-    One worker (so that none is still starting when the clients arrive) whose threads
-    outnumber the slow clients."""
-    with running_server(app_config["DATABASE_URL"], tmp_path, "--workers", "1", "--threads", "24") as server:
-        _poll_past_slow_clients(server)
-
-
-def _poll_past_slow_clients(server: Server) -> None:
+@real_server
+def test_slow_clients_do_not_hold_up_pollers(server: Server) -> None:
+    """Twenty connections send half a request and wait; a poller still gets every feed fast."""
     stalled = []
     try:
         for _ in range(20):

@@ -12,15 +12,21 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lxml import html
 from lxml.html import HtmlElement
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from feedsvc import db
+from feedsvc.models import Release
 from feedsvc.store.browse import related_visible
 from feedsvc.store.releases import release_by_id
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, Fill
 from tests.factories import add_release, make_catalog, retract
 
+# The tests share the releases of `old_release` (written once per process): on one worker.
+pytestmark = pytest.mark.xdist_group("pages_related")
+
 DAY = 60 * 24
+# The old release whose page `old_release` visits.
+VISITED = "Stadtteilfest in der Innenstadt"
 
 
 def related_titles(client: FlaskClient, release_id: int) -> list[str]:
@@ -32,38 +38,45 @@ def related_titles(client: FlaskClient, release_id: int) -> list[str]:
 
 
 @pytest.fixture
-def old_release(app: Flask) -> int:
+def old_release(app: Flask, fill_once: Fill) -> int:
     """A release of Rosenheim from 1000 days ago, about culture and social affairs,
     with neighbours of its own time, and 100 newer releases of Rosenheim since."""
-    make_catalog(app)
-    add_release(
-        app, title="Kulturpreis Nachbarstadt", city="bad-aibling", topics=("verkehr",), minutes_ago=1001 * DAY
-    )
-    add_release(
-        app,
-        title="Sommerfest im Mehrgenerationenhaus",
-        topics=("kultur", "soziales-familie"),
-        minutes_ago=1002 * DAY,
-    )
-    add_release(
-        app,
-        title="Münchner Familienkulturtage",
-        city="muenchen",
-        topics=("kultur", "soziales-familie"),
-        minutes_ago=1010 * DAY,
-    )
-    visited = add_release(
-        app,
-        title="Stadtteilfest in der Innenstadt",
-        topics=("kultur", "soziales-familie"),
-        minutes_ago=1000 * DAY,
-    )
-    add_release(
-        app, title="Neue Krabbelgruppe im Bürgerhaus", topics=("soziales-familie",), minutes_ago=997 * DAY
-    )
-    for number in range(100):
-        add_release(app, title=f"Kulturprogramm Woche {number}", topics=("kultur",), minutes_ago=60 * number)
-    return visited
+
+    def fill() -> None:
+        make_catalog(app)
+        add_release(
+            app,
+            title="Kulturpreis Nachbarstadt",
+            city="bad-aibling",
+            topics=("verkehr",),
+            minutes_ago=1001 * DAY,
+        )
+        add_release(
+            app,
+            title="Sommerfest im Mehrgenerationenhaus",
+            topics=("kultur", "soziales-familie"),
+            minutes_ago=1002 * DAY,
+        )
+        add_release(
+            app,
+            title="Münchner Familienkulturtage",
+            city="muenchen",
+            topics=("kultur", "soziales-familie"),
+            minutes_ago=1010 * DAY,
+        )
+        add_release(app, title=VISITED, topics=("kultur", "soziales-familie"), minutes_ago=1000 * DAY)
+        add_release(
+            app, title="Neue Krabbelgruppe im Bürgerhaus", topics=("soziales-familie",), minutes_ago=997 * DAY
+        )
+        for number in range(100):
+            add_release(
+                app, title=f"Kulturprogramm Woche {number}", topics=("kultur",), minutes_ago=60 * number
+            )
+
+    # 105 releases one by one take longer to write than the tests here take to run.
+    fill_once("the related releases around an old one", fill)
+    with app.app_context():
+        return int(db.session().scalars(select(Release.id).where(Release.title == VISITED)).one())
 
 
 def test_an_old_release_finds_old_releases_sharing_its_topics(old_release: int, client: FlaskClient) -> None:

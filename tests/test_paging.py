@@ -49,21 +49,36 @@ def add_many(app: Flask, count: int, start_minutes_ago: int) -> None:
         session.commit()
 
 
+def catalog_and_releases(app: Flask, fill_once: Fill, count: int) -> None:
+    """The test catalog and `count` releases of Rosenheim about culture, one a minute from ten
+    hours ago on. Hundreds take seconds to write: they are written once per process
+    (`fill_once`), and the tests of each count are kept on one pytest-xdist worker
+    (`xdist_group`), so that one process writes them."""
+
+    def fill() -> None:
+        make_catalog(app)
+        add_many(app, count, start_minutes_ago=600)
+
+    fill_once(f"the catalog and {count} releases", fill)
+
+
 def links(body: bytes) -> dict[str, str]:
-    return {link.rel: link.href.removeprefix(BASE_URL) for link in feedparser.parse(body).feed.links}
+    return links_of(feedparser.parse(body))
 
 
+def links_of(parsed: feedparser.FeedParserDict) -> dict[str, str]:
+    """The links of a feed parsed already (feedparser takes some 50 ms for a page of 37)."""
+    return {link.rel: link.href.removeprefix(BASE_URL) for link in parsed.feed.links}
+
+
+@pytest.mark.xdist_group("paging_500_releases")
 @pytest.mark.parametrize(
     "subject", ["", "/cities/rosenheim", "/topics/kultur", "/cities/rosenheim/topics/kultur"]
 )
 def test_following_next_visits_every_release_once_while_new_ones_arrive(
     app: Flask, client: FlaskClient, clock: FakeClock, subject: str, fill_once: Fill
 ) -> None:
-    def fill() -> None:
-        make_catalog(app)
-        add_many(app, 500, start_minutes_ago=600)
-
-    fill_once("the catalog and 500 releases", fill)
+    catalog_and_releases(app, fill_once, 500)
     seen: list[str] = []
     url: str | None = f"{subject}/feed.atom?limit=37"
     pages = 0
@@ -72,7 +87,7 @@ def test_following_next_visits_every_release_once_while_new_ones_arrive(
         parsed = feedparser.parse(body)
         assert not parsed.bozo
         seen += [entry.id for entry in parsed.entries]
-        url = links(body).get("next")
+        url = links_of(parsed).get("next")
         pages += 1
         # Meanwhile press offices keep publishing: new releases go on top, not into our walk.
         clock.advance(seconds=30)
@@ -149,7 +164,7 @@ def _walk(client: FlaskClient, url: str, rel: str, between: Callable[[list[str]]
         parsed = feedparser.parse(body)
         assert not parsed.bozo
         seen += [entry.id for entry in parsed.entries]
-        next_url = links(body).get(rel)
+        next_url = links_of(parsed).get(rel)
         between(seen)
     return seen
 
@@ -161,12 +176,12 @@ def _guids(app: Flask) -> dict[str, int]:
         }
 
 
+@pytest.mark.xdist_group("paging_98_releases")
 @pytest.mark.parametrize("direction", ["next", "previous"])
 def test_every_visible_release_is_seen_once_while_releases_are_added_corrected_and_retracted(
-    app: Flask, client: FlaskClient, clock: FakeClock, direction: str
+    app: Flask, client: FlaskClient, clock: FakeClock, direction: str, fill_once: Fill
 ) -> None:
-    make_catalog(app)
-    add_many(app, 98, start_minutes_ago=600)
+    catalog_and_releases(app, fill_once, 98)
     guids = _guids(app)
     first = "/cities/rosenheim/feed.atom?limit=10"
     start = first
@@ -198,11 +213,13 @@ def test_every_visible_release_is_seen_once_while_releases_are_added_corrected_a
         assert set(seen) - set(guids) <= new  # newer ones come last, once each
 
 
-def test_previous_pages_hold_the_releases_next_to_their_cursor(app: Flask, client: FlaskClient) -> None:
+@pytest.mark.xdist_group("paging_98_releases")
+def test_previous_pages_hold_the_releases_next_to_their_cursor(
+    app: Flask, client: FlaskClient, fill_once: Fill
+) -> None:
     """The page before a cursor is the `limit` releases just newer than it: none skipped,
     none repeated from the newer page (98 releases, pages of 10)."""
-    make_catalog(app)
-    add_many(app, 98, start_minutes_ago=600)
+    catalog_and_releases(app, fill_once, 98)
     forward = _walk(client, "/feed.atom?limit=10", "next", lambda seen: None)
     last = "/feed.atom?limit=10"
     while "next" in (page_links := links(client.get(last).data)):
