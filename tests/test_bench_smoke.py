@@ -24,6 +24,7 @@ from feedsvc.models import Base
 from feedsvc.publishing.input import ReleaseIn
 from feedsvc.store import counts as kept_counts
 from feedsvc.text import html_text, sanitize_html, summary_from_html
+from tests.databases import Databases
 
 WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:40000/_floor
   1 threads and 8 connections
@@ -99,9 +100,22 @@ def test_rows_fill_every_column() -> None:
         assert set(rows[0]) == columns - automatic, name
 
 
+# The tiny dataset takes longer to generate than the tests that read it take to run: it is
+# generated once per test process and copied for later tests (as tests/databases.py's
+# fill_once does), each of which gets the manifest of that one generation.
+TINY = "bench-tiny-400-releases-seed-3"
+_tiny_manifests: dict[str, Manifest] = {}
+
+
 @pytest.fixture
-def tiny(database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, Manifest]]:
-    manifest = generate(database_url, 400, seed=3, progress=lambda _line: None)
+def tiny(databases: Databases, database_url: str, tmp_path: Path) -> Iterator[tuple[Flask, Manifest]]:
+    if TINY in _tiny_manifests and databases.has_kept(TINY):
+        databases.put_back(database_url, TINY)
+        manifest = _tiny_manifests[TINY]
+    else:
+        manifest = generate(database_url, 400, seed=3, progress=lambda _line: None)
+        databases.keep(database_url, TINY)
+        _tiny_manifests[TINY] = manifest
     manifest.save(tmp_path / "manifest.json")
     app = create_app({"DATABASE_URL": database_url, "BASE_URL": "http://127.0.0.1:1", "SECRET_KEY": "t"})
     yield app, Manifest.load(tmp_path / "manifest.json")

@@ -16,7 +16,8 @@ import pytest
 
 from feedsvc import create_app
 from feedsvc.cli.database import wait_for_database
-from feedsvc.cli.serve import ServerOptions, _Gunicorn
+from feedsvc.cli.gunicorn_app import Application
+from feedsvc.cli.serve import ServerOptions
 from feedsvc.settings import ConfigError, normalise_database_url
 
 UNREACHABLE = "postgresql://feedsvc:hunter2@127.0.0.1:1/feedsvc"
@@ -245,7 +246,7 @@ def test_serve_with_the_database_down_prints_one_line_per_retry(tmp_path: Path) 
     try:
         deadline = time.monotonic() + 30  # tries at 0 s, 1 s, 3 s… after the start
         while time.monotonic() < deadline and sum("unreachable" in line for line in lines) < 2:
-            time.sleep(0.2)
+            time.sleep(0.02)
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -259,7 +260,7 @@ def test_serve_with_the_database_down_prints_one_line_per_retry(tmp_path: Path) 
 
 def gunicorn_settings(monkeypatch: pytest.MonkeyPatch, cmd_args: str, **options: Any) -> Any:
     monkeypatch.setenv("GUNICORN_CMD_ARGS", cmd_args)
-    return _Gunicorn(ServerOptions(**options)).cfg
+    return Application(ServerOptions(**options)).cfg
 
 
 def test_gunicorn_cmd_args_override_serve_defaults_but_not_its_options(

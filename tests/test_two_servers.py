@@ -43,7 +43,12 @@ def server(app: Flask, app_config: dict[str, Any]) -> Iterator[str]:
         "FEEDSVC_TAG_AUTHORITY": "feeds.example.test",
         "FEEDSVC_FEED_STATE_TTL": str(STATE_TTL),
     }
-    command = [sys.executable, "-m", "feedsvc.__main__", "serve", "--port", str(port), "--workers", "2"]
+    # Two workers, each of which must see the write; no delivery worker beside them: this is
+    # about what the app servers answer, and it would only compete with them while they start.
+    command = [
+        sys.executable, "-m", "feedsvc.__main__", "serve",
+        "--port", str(port), "--workers", "2", "--no-worker",
+    ]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -57,7 +62,7 @@ def server(app: Flask, app_config: dict[str, Any]) -> Iterator[str]:
                     raise RuntimeError(
                         process.stderr.read().decode() if process.stderr else "no output"
                     ) from None
-                time.sleep(0.2)
+                time.sleep(0.05)
         yield url
     finally:
         process.terminate()

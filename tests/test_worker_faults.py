@@ -218,7 +218,8 @@ def test_a_worker_killed_with_sigkill_is_restarted_by_serve_and_catches_up(
     make_catalog(app)
     secret = make_token(app)
     with endpoint("/hub") as hub:
-        server, base = serve(environment(app_config["DATABASE_URL"], HUB_URLS=hub.url))
+        # One app server process is enough to publish through: this is about the delivery worker.
+        server, base = serve(environment(app_config["DATABASE_URL"], HUB_URLS=hub.url), workers=1)
         started = r"delivery worker started \(pid (\d+)\)"
         first = int(server.wait_for(started, 30).group(1))
         status, _ = publish(base, secret, {"title": "Vorher", "body": "<p>Vorher.</p>", "city": "rosenheim"})

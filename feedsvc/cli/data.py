@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from flask import current_app
@@ -21,8 +21,6 @@ from flask.cli import with_appcontext
 from feedsvc import db
 from feedsvc.cli.config import require_identity
 from feedsvc.cli.database import upgrade_schema
-from feedsvc.publishing.feed_import import TopicMapping, import_feed
-from feedsvc.publishing.feed_reading import NotAFeed, document_kind, read_feed
 from feedsvc.publishing.importing import (
     ImportFailed,
     check_records,
@@ -31,7 +29,12 @@ from feedsvc.publishing.importing import (
     validate_records,
 )
 from feedsvc.publishing.input import ImportRecord
-from feedsvc.worker.fetch import Fetched, FetchFailed, fetch
+
+# Reading feeds (feedparser) and fetching them are imported by `import` when it runs: every
+# other `feedsvc` command registers this one too and would load them for nothing.
+if TYPE_CHECKING:
+    from feedsvc.publishing.feed_import import TopicMapping
+    from feedsvc.worker.fetch import Fetched
 
 
 def _sample_dir() -> Path:
@@ -107,6 +110,9 @@ def import_file(
 ) -> None:
     """Import releases from SOURCE, a file or an http(s) URL: feedsvc's JSON array or JSON
     Lines (all or nothing), or an RSS, Atom or JSON feed of one city (--city)."""
+    from feedsvc.publishing.feed_import import import_feed
+    from feedsvc.publishing.feed_reading import NotAFeed, document_kind, read_feed
+
     require_identity("import releases")
     upgrade_schema()
     name, data, fetched = _read_source(source)
@@ -167,6 +173,8 @@ def import_file(
 
 def _read_source(source: str) -> tuple[str, bytes, Fetched | None]:
     """(its name, its bytes, the answer it came in when it is a URL) of the import's SOURCE."""
+    from feedsvc.worker.fetch import Fetched, FetchFailed, fetch
+
     if _URL.match(source):
         try:
             answer = fetch(source)
@@ -184,6 +192,8 @@ _URL = re.compile(r"^https?://", re.IGNORECASE)
 
 
 def _topic_mapping(path: Path | None) -> TopicMapping:
+    from feedsvc.publishing.feed_import import TopicMapping
+
     if path is None:
         return TopicMapping()
     try:

@@ -10,7 +10,7 @@ import re
 import sys
 from datetime import UTC
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from flask import current_app
@@ -20,12 +20,14 @@ from feedsvc import db
 from feedsvc.cli.config import require_identity
 from feedsvc.cli.database import upgrade_schema
 from feedsvc.models import FeedSource
-from feedsvc.publishing.feed_import import TopicMapping
-from feedsvc.publishing.feed_reading import NotAFeed, read_feed
 from feedsvc.publishing.importing import ImportFailed
 from feedsvc.store import catalog, feed_sources
 from feedsvc.store.changes import from_micros, micros
-from feedsvc.worker.fetch import Fetched, FetchFailed, check_url, fetch
+
+# Reading feeds (feedparser) and fetching them are imported by `feed-sources add` when it
+# runs: every other `feedsvc` command registers this group too and would load them for nothing.
+if TYPE_CHECKING:
+    from feedsvc.publishing.feed_import import TopicMapping
 
 DEFAULT_EVERY = "15m"
 MAX_URL_CHARS = 2000  # feed_sources.url
@@ -76,6 +78,8 @@ def add_command(
     url: str, city: str, topics_file: Path | None, publisher: str | None, interval: int, no_check: bool
 ) -> None:
     """Pull the feed at URL on a schedule and import what is new or changed."""
+    from feedsvc.worker.fetch import FetchFailed, check_url
+
     require_identity("import releases")
     try:
         check_url(url)
@@ -142,6 +146,9 @@ def remove_command(source_id: int) -> None:
 
 def _check(url: str) -> str:
     """Fetches and reads the feed once (nothing is imported): its format and item count."""
+    from feedsvc.publishing.feed_reading import NotAFeed, read_feed
+    from feedsvc.worker.fetch import Fetched, FetchFailed, fetch
+
     try:
         answer = fetch(url)
         assert isinstance(answer, Fetched), "an unconditional GET is never answered 304"
@@ -152,6 +159,8 @@ def _check(url: str) -> str:
 
 
 def _topic_mapping(path: Path | None) -> TopicMapping:
+    from feedsvc.publishing.feed_import import TopicMapping
+
     if path is None:
         return TopicMapping()
     try:

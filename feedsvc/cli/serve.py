@@ -17,13 +17,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from gunicorn.app.base import BaseApplication
-from gunicorn.util import import_app
 
 from feedsvc import db
 from feedsvc.cli.config import require_base_url, warn_about_legal_pages
@@ -49,7 +46,7 @@ class ServerOptions:
 
 
 # serve's options and the gunicorn settings each one sets.
-_GUNICORN_SETTINGS_OF = {
+GUNICORN_SETTINGS_OF = {
     "host": ("bind",),
     "port": ("bind",),
     "workers": ("workers",),
@@ -58,67 +55,23 @@ _GUNICORN_SETTINGS_OF = {
 }
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: ServerOptions) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        settings: dict[str, Any] = {
-            "bind": f"{self.options.host}:{self.options.port}",
-            "workers": self.options.workers,
-            "threads": self.options.threads,
-            # Threads, so that a client sending its request slowly holds one thread, and that
-            # for at most CLIENT_TIMEOUT seconds, not a whole worker: with sync workers, one
-            # half-sent request per worker stalled every poll until the timeout. (In
-            # production nginx or Varnish buffers requests in front, docs/operations.md.)
-            # `--threads 1` still means sync workers.
-            # gthread, with a time limit per client socket read (cli/gunicorn_worker.py).
-            "worker_class": CLIENT_TIMEOUT_WORKER if self.options.threads > 1 else "sync",
-            "timeout": self.options.timeout,
-            "graceful_timeout": self.options.timeout,
-            # Long request lines and headers reach the app (up to 1 MB and 32 KB), whose
-            # request guard answers them as 414 and 431, problem+json under /api/
-            # (web/guard.py), instead of gunicorn's own HTML page.
-            "limit_request_line": 0,
-            "limit_request_field_size": 32768,
-            "keepalive": 5,
-            "accesslog": "-",
-            # Forwarded headers are feedsvc's to judge (FEEDSVC_PROXY_COUNT, create_app's
-            # ProxyFix), not gunicorn's: by default gunicorn believes X-Forwarded-Proto from
-            # any local client, which could switch every link to https:// with no proxy there.
-            "forwarded_allow_ips": "",
-            "secure_scheme_headers": {},
-        }
-        for key, value in settings.items():
-            self.cfg.set(key, value)
-        # GUNICORN_CMD_ARGS (gunicorn's own variable) overrides serve's defaults, and an
-        # option given to serve overrides both.
-        from_env = self.cfg.get_cmd_args_from_env()
-        if from_env:
-            parsed = self.cfg.parser().parse_args(from_env)
-            for key, value in vars(parsed).items():
-                if value is not None and key in self.cfg.settings:
-                    self.cfg.set(key.lower(), value)
-        for option in self.options.explicit:
-            for key in _GUNICORN_SETTINGS_OF.get(option, ()):
-                self.cfg.set(key, settings[key])
-
-    def load(self) -> Flask:
-        return served_app()
-
-
 def served_app() -> Flask:
     """The app as each worker of `serve` loads it (also `gunicorn 'feedsvc.cli.serve:served_app()'`):
     built after the fork, so no database connection is ever shared between processes, and
     warmed up before it takes a request (`web.warmup`)."""
+    from gunicorn.util import import_app
+
     app: Flask = import_app(APP_URI)
     warmup.warm_up(app)
     return app
 
 
 def run(options: ServerOptions) -> None:
-    _Gunicorn(options).run()
+    # gunicorn is imported here, when serving starts: every `feedsvc` command registers
+    # `serve`, and none of the others needs it.
+    from feedsvc.cli.gunicorn_app import Application
+
+    Application(options).run()
 
 
 class WorkerSupervisor:
@@ -202,7 +155,7 @@ def _given_on_command_line() -> frozenset[str]:
     context = click.get_current_context()
     return frozenset(
         name
-        for name in _GUNICORN_SETTINGS_OF
+        for name in GUNICORN_SETTINGS_OF
         if context.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
     )
 

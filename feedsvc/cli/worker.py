@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
@@ -18,11 +19,18 @@ from feedsvc import db, smtp
 from feedsvc.cli.config import require_base_url
 from feedsvc.store.changes import micros
 from feedsvc.store.outbox import PURGE_TARGET
-from feedsvc.worker import delivery, pulling, webhooks
-from feedsvc.worker import mail as mailing
+
+# The worker's own modules (and what they import: feedparser, standardwebhooks) are imported
+# by the functions below, when the worker runs: every other `feedsvc` command registers this
+# one too and would load them for nothing.
+if TYPE_CHECKING:
+    from feedsvc.worker import delivery, pulling, webhooks
+    from feedsvc.worker import mail as mailing
 
 
 def settings_of_app() -> delivery.Settings:
+    from feedsvc.worker import delivery
+
     config = current_app.config
     return delivery.Settings(
         base_url=config["BASE_URL"],
@@ -35,6 +43,8 @@ def settings_of_app() -> delivery.Settings:
 
 def mail_settings_of_app() -> mailing.Settings | None:
     """E-mail alerts' settings; None without a mail server or base URL (no alerts then)."""
+    from feedsvc.worker import mail as mailing
+
     config = current_app.config
     server = smtp.settings_from(config)
     if server is None or not config["BASE_URL"]:
@@ -59,6 +69,8 @@ def _echo_mail(report: mailing.SendReport) -> None:
 
 
 def webhook_settings_of_app() -> webhooks.Settings:
+    from feedsvc.worker import webhooks
+
     config = current_app.config
     return webhooks.Settings(
         base_url=config["BASE_URL"],
@@ -79,6 +91,8 @@ def _echo_webhooks(attempts: list[webhooks.Attempt]) -> None:
 
 
 def pull_settings_of_app() -> pulling.Settings:
+    from feedsvc.worker import pulling
+
     return pulling.Settings(tag_authority=current_app.config["TAG_AUTHORITY"])
 
 
@@ -118,6 +132,9 @@ def _echo(report: delivery.CycleReport) -> None:
 def worker_command(once: bool, interval: float | None) -> None:
     """Deliver every change: purge the caches, then tell the WebSub hubs, in order; send the
     newsrooms' webhooks and the e-mail alerts; and pull the feed sources that are due."""
+    from feedsvc.worker import delivery, pulling, webhooks
+    from feedsvc.worker import mail as mailing
+
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s [delivery] %(levelname)s %(message)s"
     )

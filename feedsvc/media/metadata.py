@@ -20,7 +20,6 @@ import io
 from dataclasses import dataclass
 
 from lxml import etree
-from PIL import Image
 
 X_NS = "adobe:ns:meta/"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -98,6 +97,8 @@ def read_packet(packet: bytes) -> ImageText:
 
 def read_image_text(data: bytes) -> ImageText:
     """What the XMP of an encoded JPEG, PNG or WebP image says (empty without XMP)."""
+    from PIL import Image  # imported when an image is read, as in `sniffing`
+
     with Image.open(io.BytesIO(data)) as image:
         packet = image.info.get("xmp")
     if isinstance(packet, str):

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-
-from PIL import Image, ImageOps
-from PIL.PngImagePlugin import PngInfo
+from typing import TYPE_CHECKING
 
 from feedsvc.media.metadata import xmp_packet
 from feedsvc.media.sniffing import JPEG, PILLOW_FORMATS, PNG, WEBP
+
+# Pillow is imported when an image is rendered (as in `sniffing`): pages, feeds and
+# commands import this module for its names only.
+if TYPE_CHECKING:
+    from PIL import Image
 
 FULL, PAGE, FEED = "full", "page", "feed"
 # The widest each rendition is, in pixels (None: as uploaded).
@@ -48,6 +51,8 @@ class Rendition:
 
 def _upright(image: Image.Image, media_type: str) -> Image.Image:
     """The pixels turned as the EXIF orientation says, in a mode the format can write."""
+    from PIL import ImageOps
+
     turned = ImageOps.exif_transpose(image)
     allowed = _MODES[media_type]
     if turned.mode in allowed:
@@ -61,6 +66,8 @@ def _upright(image: Image.Image, media_type: str) -> Image.Image:
 
 
 def _scaled(image: Image.Image, width: int) -> Image.Image:
+    from PIL import Image
+
     height = max(1, round(image.height * width / image.width))
     return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
 
@@ -71,6 +78,8 @@ def _encode(image: Image.Image, media_type: str, xmp: bytes, icc: bytes | None, 
     if icc:
         options["icc_profile"] = icc
     if media_type == PNG:
+        from PIL.PngImagePlugin import PngInfo
+
         chunks = PngInfo()
         chunks.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"), zip=False)
         options |= {"pnginfo": chunks, "compress_level": 6}
@@ -89,6 +98,8 @@ def render(
     data: bytes, media_type: str, caption: str, credit: str, language: str = "de"
 ) -> tuple[Rendition, ...]:
     """The renditions of an image that `sniffing.sniff` took, with caption and credit as XMP."""
+    from PIL import Image
+
     xmp = xmp_packet(caption, credit, language)
     with Image.open(io.BytesIO(data), formats=[PILLOW_FORMATS[media_type]]) as opened:
         icc = opened.info.get("icc_profile")

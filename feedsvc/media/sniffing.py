@@ -18,8 +18,9 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
-from pypdf import PdfReader
+# Pillow and pypdf are imported by the functions that decode, on the first upload: every
+# `feedsvc` command and every app server imports this module for its types and names, and
+# only uploads need the decoders, which would add to the start of each.
 
 JPEG, PNG, WEBP, PDF = "image/jpeg", "image/png", "image/webp", "application/pdf"
 SVG = "image/svg+xml"
@@ -176,6 +177,8 @@ def _called(media_type: str) -> str:
 
 def _unknown(data: bytes, named: str | None) -> Refused:
     """The refusal of bytes that are no type we take; names the type when Pillow knows it."""
+    from PIL import Image, UnidentifiedImageError
+
     other = None
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -195,6 +198,8 @@ def _unknown(data: bytes, named: str | None) -> Refused:
 
 
 def _image(data: bytes, media_type: str) -> Sniffed | Refused:
+    from PIL import Image, UnidentifiedImageError
+
     bomb = Refused(
         Reason.TOO_MANY_PIXELS,
         f"the image has more than {Image.MAX_IMAGE_PIXELS} pixels, more than feedsvc decodes",
@@ -233,6 +238,8 @@ def _image(data: bytes, media_type: str) -> Sniffed | Refused:
 
 
 def _pdf(data: bytes) -> Sniffed | Refused:
+    from pypdf import PdfReader
+
     not_pdf = Refused(Reason.NOT_PDF, "the file starts like a PDF document but is none", found=PDF)
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
