@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -16,6 +15,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from bench.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIPPED = (
@@ -30,13 +31,6 @@ SKIPPED = (
     "__pycache__",
     ".*_cache",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def virtualenv(path: Path) -> Path:

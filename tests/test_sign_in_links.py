@@ -5,7 +5,6 @@ addresses with and without an account, throttled, and clear when mail cannot go 
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -17,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from bench.servers import free_port
 from feedsvc import db
 from feedsvc.models import SignInLink, User
 from feedsvc.settings import ConfigError
@@ -44,13 +44,6 @@ class Mailbox:
         self.messages.append(parsed)
         self.recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
