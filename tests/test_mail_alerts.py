@@ -27,6 +27,7 @@ from lxml import html as lxml_html
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from bench.servers import free_port
 from feedsvc import db
 from feedsvc.cli.worker import mail_settings_of_app, settings_of_app
 from feedsvc.models import (
@@ -49,7 +50,7 @@ from feedsvc.worker import mail as mailing
 from tests.conftest import BASE_URL, AppFactory, FakeClock
 from tests.desk_support import doc_of, text_of
 from tests.factories import add_release, make_catalog, patch_release, retract
-from tests.test_sign_in_links import Mailbox, free_port
+from tests.test_sign_in_links import Mailbox
 
 SENDER = "Pressemitteilungen <presse@feeds.example.test>"
 ANNA = "anna@rosenheim.de"
