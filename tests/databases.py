@@ -18,6 +18,7 @@ Needs PostgreSQL 14 or newer, and the role of FEEDSVC_TEST_DATABASE_URL needs CR
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import shutil
@@ -25,7 +26,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar, cast
 
 from flask import Flask
 from sqlalchemy import URL, Connection, Engine, MetaData, Table, create_engine, make_url, select, text
@@ -188,34 +189,40 @@ Databases: TypeAlias = SqliteDatabases | PostgresDatabases
 # The databases of this process, once conftest's session fixture `databases` has made them:
 # `fill_once` is called from plain helpers (tests/factories.py) that get only an app.
 _of_this_process: list[Databases] = []
+# What each fill kept returned, by the name it is kept under.
+_returned: dict[str, object] = {}
+Filled = TypeVar("Filled")
 
 
 def set_this_process(databases: Databases) -> None:
     _of_this_process[:] = [databases]
 
 
-def fill_once(app: Flask, name: str, fill: Callable[[], None]) -> None:
-    """Writes test data into the app's database with `fill`.
+def fill_once(app: Flask, name: str, fill: Callable[[], Filled]) -> Filled:
+    """Writes test data into the app's database with `fill`, and returns what `fill` returned
+    (the ids of what it wrote, say).
 
     Into a database as migrated, `fill` runs once per process for each name, identity, base
-    URL and clock; later calls get a copy of what it wrote. For data that takes longer to write
-    than a test takes to run (the catalog, the sample, hundreds of releases); `name` must say
-    everything else the data depends on."""
+    URL and clock; later calls get a copy of what it wrote and what it returned, which must
+    therefore hold for the copy too (ids do: the rows are copied with them). For data that
+    takes longer to write than a test takes to run (the catalog, the sample, a test module's
+    releases); `name` must say everything else the data depends on."""
     url = app.config["DATABASE_URL"]
     databases = next(iter(_of_this_process), None)
     if databases is None or not databases.as_migrated(url):
-        fill()
-        return
+        return fill()
     config = app.config
     identity = f"{name} {config['TAG_AUTHORITY']} {config['BASE_URL']} {config['CLOCK']().isoformat()}"
     kept = hashlib.sha256(identity.encode()).hexdigest()[:16]
     if databases.has_kept(kept):
         _close_connections(app)
         databases.put_back(url, kept)
-        return
-    fill()
+        return cast(Filled, copy.deepcopy(_returned[kept]))  # a test may change its own
+    filled = fill()
     _close_connections(app)
     databases.keep(url, kept)
+    _returned[kept] = copy.deepcopy(filled)
+    return filled
 
 
 def _close_connections(app: Flask) -> None:

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from tests.api_support import RELEASE, bearer, field_errors, make_token, problem_of, snapshot
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog
 from tests.loopback import running
 
@@ -31,8 +32,11 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def api(app: Flask) -> Flask:
-    make_catalog(app)
-    add_release(app, title="Bestehende Meldung", minutes_ago=5)
+    def fill() -> None:
+        make_catalog(app)
+        add_release(app, title="Bestehende Meldung", minutes_ago=5)
+
+    fill_once(app, "the catalog and one release, for API errors", fill)
     return app
 
 

@@ -17,6 +17,7 @@ from feedsvc.store import catalog
 from feedsvc.web.feeds.cache import SURROGATE_KEY_HEADER
 from feedsvc.worker.purge import BY_PATH_HEADER, PURGE_HEADER, purge
 from tests.conftest import FakeClock
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog
 from tests.loopback import running
 
@@ -37,8 +38,11 @@ def _ids(app: Flask) -> dict[str, int]:
 
 @pytest.fixture
 def tagged(app: Flask) -> tuple[FlaskClient, dict[str, int], int]:
-    make_catalog(app)
-    release_id = add_release(app, title="Kulturpreis verliehen", topics=("kultur",), minutes_ago=10)
+    def fill() -> int:
+        make_catalog(app)
+        return add_release(app, title="Kulturpreis verliehen", topics=("kultur",), minutes_ago=10)
+
+    release_id = fill_once(app, "a release in Kultur, for cache keys", fill)
     return app.test_client(), _ids(app), release_id
 
 

@@ -23,6 +23,7 @@ from feedsvc.web.feeds.front import front_of
 from feedsvc.worker import websub
 from tests.api_support import RELEASE, bearer, field_errors, make_token, problem_of, snapshot
 from tests.conftest import BASE_URL as BASE
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog
 from tests.test_publish_form import doc_of, post_form, sign_in
 from tests.test_publish_form import make_token as form_token
@@ -32,14 +33,18 @@ from tests.test_publish_form import make_token as form_token
 def catalog_app(app: Flask) -> Flask:
     """Three cities in two regions; Rosenheim with releases in two topics, one release
     each in Bad Aibling (Verkehr and Kultur both) and München."""
-    make_catalog(app)
-    add_release(app, title="Neue Buslinie 12", topics=("verkehr",), minutes_ago=50)
-    add_release(app, title="Kulturnacht am Samstag", topics=("kultur",), minutes_ago=40)
-    add_release(app, title="Stadtrat tagt", minutes_ago=30)
-    add_release(
-        app, city="bad-aibling", title="Radweg und Konzert", topics=("verkehr", "kultur"), minutes_ago=20
-    )
-    add_release(app, city="muenchen", title="Oktoberfest-Verkehr", topics=("verkehr",), minutes_ago=10)
+
+    def fill() -> None:
+        make_catalog(app)
+        add_release(app, title="Neue Buslinie 12", topics=("verkehr",), minutes_ago=50)
+        add_release(app, title="Kulturnacht am Samstag", topics=("kultur",), minutes_ago=40)
+        add_release(app, title="Stadtrat tagt", minutes_ago=30)
+        add_release(
+            app, city="bad-aibling", title="Radweg und Konzert", topics=("verkehr", "kultur"), minutes_ago=20
+        )
+        add_release(app, city="muenchen", title="Oktoberfest-Verkehr", topics=("verkehr",), minutes_ago=10)
+
+    fill_once(app, "three cities with releases, for catalog changes", fill)
     return app
 
 

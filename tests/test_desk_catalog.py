@@ -17,6 +17,7 @@ from feedsvc import db
 from feedsvc.models import OutboxEntry
 from feedsvc.store import catalog
 from tests.api_support import snapshot
+from tests.databases import fill_once
 from tests.desk_support import doc_of, make_user, post, sign_in, text_of
 from tests.factories import add_release, make_catalog
 
@@ -25,10 +26,13 @@ PAGE = "/publish/catalog"
 
 @pytest.fixture
 def admin(app: Flask, client: FlaskClient) -> FlaskClient:
-    make_catalog(app)
-    add_release(app, title="Neue Buslinie 12", topics=("verkehr",), minutes_ago=30)
-    add_release(app, city="bad-aibling", title="Konzert im Kurpark", topics=("kultur",), minutes_ago=20)
-    make_user(app, "chef@example.org", role="admin", cities=())
+    def fill() -> None:
+        make_catalog(app)
+        add_release(app, title="Neue Buslinie 12", topics=("verkehr",), minutes_ago=30)
+        add_release(app, city="bad-aibling", title="Konzert im Kurpark", topics=("kultur",), minutes_ago=20)
+        make_user(app, "chef@example.org", role="admin", cities=())
+
+    fill_once(app, "two releases and an administrator, for the catalog desk", fill)
     assert sign_in(client, "chef@example.org").status_code == 303
     return client
 

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from feedsvc.publishing.input import ReleasePatch
 from tests.conftest import BASE_URL, FakeClock
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog, patch_release, retract
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -30,28 +31,37 @@ FORMATS = ["atom", "rss", "json"]
 
 @pytest.fixture
 def five_releases_in_three_cities(app: Flask) -> Flask:
-    make_catalog(app)
-    add_release(app, title="Älteste Meldung: Straße gesperrt", topics=("soziales-familie",), minutes_ago=300)
-    add_release(
-        app,
-        title="Besuch aus Shanghai: 李伟 im Rathaus 🎉",
-        topics=("soziales-familie", "kultur"),
-        minutes_ago=200,
-        images=[
-            {
-                "url": "https://img.example.test/rathaus.jpg",
-                "caption": "Gäste vor dem Rathaus",
-                "credit": "Foto: Stadt Rosenheim",
-                "type": "image/jpeg",
-                "length": 123456,
-            }
-        ],
-    )
-    add_release(app, title="Neueste Meldung", topics=("soziales-familie",), minutes_ago=100)
-    add_release(
-        app, city="bad-aibling", title="Kurpark wird saniert", topics=("soziales-familie",), minutes_ago=50
-    )
-    add_release(app, city="muenchen", title="Nur München", topics=("verkehr",), minutes_ago=10)
+    def fill() -> None:
+        make_catalog(app)
+        add_release(
+            app, title="Älteste Meldung: Straße gesperrt", topics=("soziales-familie",), minutes_ago=300
+        )
+        add_release(
+            app,
+            title="Besuch aus Shanghai: 李伟 im Rathaus 🎉",
+            topics=("soziales-familie", "kultur"),
+            minutes_ago=200,
+            images=[
+                {
+                    "url": "https://img.example.test/rathaus.jpg",
+                    "caption": "Gäste vor dem Rathaus",
+                    "credit": "Foto: Stadt Rosenheim",
+                    "type": "image/jpeg",
+                    "length": 123456,
+                }
+            ],
+        )
+        add_release(app, title="Neueste Meldung", topics=("soziales-familie",), minutes_ago=100)
+        add_release(
+            app,
+            city="bad-aibling",
+            title="Kurpark wird saniert",
+            topics=("soziales-familie",),
+            minutes_ago=50,
+        )
+        add_release(app, city="muenchen", title="Nur München", topics=("verkehr",), minutes_ago=10)
+
+    fill_once(app, "five releases in three cities, for the feeds", fill)
     return app
 
 

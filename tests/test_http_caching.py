@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from feedsvc.publishing.input import ReleasePatch
 from tests.conftest import AppFactory, FakeClock
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog, patch_release, retract
 
 FEEDS = [
@@ -38,10 +39,13 @@ FEEDS = [
 
 @pytest.fixture
 def one_release_per_city(app: Flask) -> Flask:
-    make_catalog(app)
-    add_release(app, title="Rosenheim Soziales", topics=("soziales-familie",), minutes_ago=60)
-    add_release(app, city="bad-aibling", title="Bad Aibling Kultur", topics=("kultur",), minutes_ago=50)
-    add_release(app, city="muenchen", title="München Verkehr", topics=("verkehr",), minutes_ago=40)
+    def fill() -> None:
+        make_catalog(app)
+        add_release(app, title="Rosenheim Soziales", topics=("soziales-familie",), minutes_ago=60)
+        add_release(app, city="bad-aibling", title="Bad Aibling Kultur", topics=("kultur",), minutes_ago=50)
+        add_release(app, city="muenchen", title="München Verkehr", topics=("verkehr",), minutes_ago=40)
+
+    fill_once(app, "one release per city", fill)
     return app
 
 

@@ -37,6 +37,7 @@ from feedsvc.publishing.input import ReleasePatch
 from feedsvc.store import catalog
 from tests.api_support import bearer, make_token
 from tests.conftest import BASE_URL, AppFactory, FakeClock
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog, patch_release, retract
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "data" / "ninjs" / "ninjs-schema_3.1.json"
@@ -223,28 +224,32 @@ def test_hostile_text_and_fields_only_ninjs_uses() -> None:
 @pytest.fixture
 def published(app: Flask) -> dict[str, int]:
     """Three releases in Rosenheim (one with images, contact and source), one in Bad Aibling."""
-    make_catalog(app)
-    ids = {
-        "older": add_release(
-            app, title="Stadtbücherei verlängert Öffnungszeiten", topics=("kultur",), minutes_ago=90
-        ),
-        "other": add_release(
-            app, city="bad-aibling", title="Kurpark wird saniert", topics=("kultur",), minutes_ago=60
-        ),
-        "full": add_release(
-            app,
-            title="Innbrücke ab Montag gesperrt",
-            topics=("verkehr", "kultur"),
-            minutes_ago=30,
-            summary="Wegen Bauarbeiten ist die Innbrücke ab Montag gesperrt.",
-            body=f"<p>{BODY_TEXT[0]}</p><p>{BODY_TEXT[1]}</p>",
-            images=[IMAGE],
-            contact=CONTACT,
-            source_url="https://www.rosenheim.de/presse/innbrücke",
-        ),
-        "newest": add_release(app, title="Wochenmarkt zieht um", minutes_ago=10),
-    }
-    return ids
+
+    def fill() -> dict[str, int]:
+        make_catalog(app)
+        ids = {
+            "older": add_release(
+                app, title="Stadtbücherei verlängert Öffnungszeiten", topics=("kultur",), minutes_ago=90
+            ),
+            "other": add_release(
+                app, city="bad-aibling", title="Kurpark wird saniert", topics=("kultur",), minutes_ago=60
+            ),
+            "full": add_release(
+                app,
+                title="Innbrücke ab Montag gesperrt",
+                topics=("verkehr", "kultur"),
+                minutes_ago=30,
+                summary="Wegen Bauarbeiten ist die Innbrücke ab Montag gesperrt.",
+                body=f"<p>{BODY_TEXT[0]}</p><p>{BODY_TEXT[1]}</p>",
+                images=[IMAGE],
+                contact=CONTACT,
+                source_url="https://www.rosenheim.de/presse/innbrücke",
+            ),
+            "newest": add_release(app, title="Wochenmarkt zieht um", minutes_ago=10),
+        }
+        return ids
+
+    return fill_once(app, "four releases, for ninjs", fill)
 
 
 def _document_path(client: FlaskClient, release_id: int) -> str:

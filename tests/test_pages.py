@@ -10,6 +10,7 @@ from lxml import html
 from lxml.html import HtmlElement
 
 from tests.conftest import FakeClock
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog
 
 
@@ -30,14 +31,19 @@ def card_titles(doc: HtmlElement) -> list[str]:
 
 @pytest.fixture
 def five_releases_in_three_cities(app: Flask) -> Flask:
-    make_catalog(app)
-    add_release(app, title="Radweg an der Innstraße", topics=("verkehr",), minutes_ago=300)
-    add_release(
-        app, title="Familienfest im Stadtpark", topics=("soziales-familie", "kultur"), minutes_ago=200
-    )
-    add_release(app, title="Neue Buslinie 12", topics=("verkehr",), minutes_ago=100)
-    add_release(app, city="bad-aibling", title="Kurkonzert im Kurpark", topics=("kultur",), minutes_ago=50)
-    add_release(app, city="muenchen", title="Tram nach Pasing", topics=("verkehr",), minutes_ago=10)
+    def fill() -> None:
+        make_catalog(app)
+        add_release(app, title="Radweg an der Innstraße", topics=("verkehr",), minutes_ago=300)
+        add_release(
+            app, title="Familienfest im Stadtpark", topics=("soziales-familie", "kultur"), minutes_ago=200
+        )
+        add_release(app, title="Neue Buslinie 12", topics=("verkehr",), minutes_ago=100)
+        add_release(
+            app, city="bad-aibling", title="Kurkonzert im Kurpark", topics=("kultur",), minutes_ago=50
+        )
+        add_release(app, city="muenchen", title="Tram nach Pasing", topics=("verkehr",), minutes_ago=10)
+
+    fill_once(app, "five releases in three cities, for the pages", fill)
     return app
 
 

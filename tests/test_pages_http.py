@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from lxml import html
 
 from tests.conftest import FakeClock
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog
 
 PUBLIC_PAGES = [
@@ -25,8 +26,11 @@ PUBLIC_PAGES = [
 
 @pytest.fixture
 def one_rosenheim_release(app: Flask) -> Flask:
-    make_catalog(app)
-    add_release(app, title="Kulturnacht", topics=("kultur",), minutes_ago=60)
+    def fill() -> None:
+        make_catalog(app)
+        add_release(app, title="Kulturnacht", topics=("kultur",), minutes_ago=60)
+
+    fill_once(app, "one release in Rosenheim, for HTTP headers", fill)
     return app
 
 

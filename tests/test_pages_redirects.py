@@ -8,13 +8,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from feedsvc.web.pages.redirects import canonical_slug
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog
 
 
 @pytest.fixture
 def catalog_with_a_release(app: Flask) -> int:
-    make_catalog(app)
-    return add_release(app, title="Neue Buslinie 12", topics=("verkehr",), minutes_ago=10)
+    def fill() -> int:
+        make_catalog(app)
+        return add_release(app, title="Neue Buslinie 12", topics=("verkehr",), minutes_ago=10)
+
+    return fill_once(app, "a release in Rosenheim, for redirects", fill)
 
 
 def moved(client: FlaskClient, path: str) -> str:

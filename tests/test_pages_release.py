@@ -17,6 +17,7 @@ from feedsvc import db
 from feedsvc.store.releases import release_by_id, retract_release
 from feedsvc.web.pages.jsonld import script_json
 from tests.conftest import FakeClock
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog
 
 IMAGE: dict[str, Any] = {
@@ -41,18 +42,24 @@ def text_of(element: HtmlElement) -> str:
 @pytest.fixture
 def visit(app: Flask) -> int:
     """A release of Rosenheim about social affairs, with an image and a contact."""
-    make_catalog(app)
-    return add_release(
-        app,
-        title="Besuch aus Shanghai: Fachdelegation im Rathaus",
-        topics=("soziales-familie", "kultur"),
-        minutes_ago=60,
-        summary="Eine Delegation aus Shanghai informierte sich über die Soziale Stadt.",
-        body='<p>Die Gäste besuchten das <a href="/buergerhaus">Bürgerhaus</a> &amp; den Jugendtreff.</p>',
-        source_url="https://www.rosenheim.de/presse/shanghai",
-        images=[IMAGE],
-        contact={"name": "Christian Baab", "email": "presse@rosenheim.de", "phone": "+49 8031 365-1023"},
-    )
+
+    def fill() -> int:
+        make_catalog(app)
+        return add_release(
+            app,
+            title="Besuch aus Shanghai: Fachdelegation im Rathaus",
+            topics=("soziales-familie", "kultur"),
+            minutes_ago=60,
+            summary="Eine Delegation aus Shanghai informierte sich über die Soziale Stadt.",
+            body=(
+                '<p>Die Gäste besuchten das <a href="/buergerhaus">Bürgerhaus</a> &amp; den Jugendtreff.</p>'
+            ),
+            source_url="https://www.rosenheim.de/presse/shanghai",
+            images=[IMAGE],
+            contact={"name": "Christian Baab", "email": "presse@rosenheim.de", "phone": "+49 8031 365-1023"},
+        )
+
+    return fill_once(app, "a release with an image and a contact, for its page", fill)
 
 
 def test_a_release_id_redirects_for_good_to_the_canonical_url(visit: int, client: FlaskClient) -> None:

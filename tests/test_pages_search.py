@@ -13,6 +13,7 @@ from lxml import html
 from lxml.html import HtmlElement
 
 from tests.conftest import BASE_URL, FakeClock
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog, retract
 
 
@@ -33,22 +34,29 @@ def card_titles(doc: HtmlElement) -> list[str]:
 
 @pytest.fixture
 def newsroom(app: Flask) -> Flask:
-    make_catalog(app)
-    add_release(app, title="Radweg an der Innstraße", topics=("verkehr",), minutes_ago=300)
-    add_release(
-        app, title="Wohnungsnot: Stadt kauft Belegrechte", topics=("soziales-familie",), minutes_ago=200
-    )
-    add_release(
-        app, city="muenchen", title="Wohnungsnot in München", topics=("soziales-familie",), minutes_ago=100
-    )
-    add_release(
-        app,
-        city="bad-aibling",
-        title="Kurkonzert im Kurpark",
-        topics=("kultur",),
-        minutes_ago=50,
-        body="<p>Die Stadtkapelle spielt gegen die Wohnungsnot an: ein Benefizkonzert.</p>",
-    )
+    def fill() -> None:
+        make_catalog(app)
+        add_release(app, title="Radweg an der Innstraße", topics=("verkehr",), minutes_ago=300)
+        add_release(
+            app, title="Wohnungsnot: Stadt kauft Belegrechte", topics=("soziales-familie",), minutes_ago=200
+        )
+        add_release(
+            app,
+            city="muenchen",
+            title="Wohnungsnot in München",
+            topics=("soziales-familie",),
+            minutes_ago=100,
+        )
+        add_release(
+            app,
+            city="bad-aibling",
+            title="Kurkonzert im Kurpark",
+            topics=("kultur",),
+            minutes_ago=50,
+            body="<p>Die Stadtkapelle spielt gegen die Wohnungsnot an: ein Benefizkonzert.</p>",
+        )
+
+    fill_once(app, "four releases, for searching the pages", fill)
     return app
 
 

@@ -17,6 +17,7 @@ from feedsvc.publishing.input import ReleasePatch
 from feedsvc.store import browse
 from feedsvc.web.pages import sitemaps
 from tests.conftest import BASE_URL, FakeClock
+from tests.databases import fill_once
 from tests.factories import add_release, get_release, make_catalog, patch_release, retract
 
 NS = {"s": sitemaps.SITEMAP_NS, "n": sitemaps.NEWS_NS}
@@ -43,14 +44,19 @@ def release_url(app: Flask, release_id: int) -> str:
 
 @pytest.fixture
 def archive(app: Flask, clock: FakeClock) -> dict[str, int]:
-    make_catalog(app)
-    return {
-        "old": add_release(app, title="Stadtrat tagt", topics=("verkehr",), minutes_ago=60 * 24 * 400),
-        "recent": add_release(app, title="Neue Buslinie", topics=("verkehr",), minutes_ago=60),
-        "munich": add_release(app, city="muenchen", title="Tram nach Pasing", minutes_ago=60 * 24 * 5),
-        "retracted": retracted(app, add_release(app, title="Zurückgezogen", minutes_ago=30)),
-        "embargoed": add_release(app, title="Sperrfrist", published_at=clock.now + timedelta(seconds=100)),
-    }
+    def fill() -> dict[str, int]:
+        make_catalog(app)
+        return {
+            "old": add_release(app, title="Stadtrat tagt", topics=("verkehr",), minutes_ago=60 * 24 * 400),
+            "recent": add_release(app, title="Neue Buslinie", topics=("verkehr",), minutes_ago=60),
+            "munich": add_release(app, city="muenchen", title="Tram nach Pasing", minutes_ago=60 * 24 * 5),
+            "retracted": retracted(app, add_release(app, title="Zurückgezogen", minutes_ago=30)),
+            "embargoed": add_release(
+                app, title="Sperrfrist", published_at=clock.now + timedelta(seconds=100)
+            ),
+        }
+
+    return fill_once(app, "old, recent, retracted and embargoed releases, for sitemaps", fill)
 
 
 def retracted(app: Flask, release_id: int) -> int:

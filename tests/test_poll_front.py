@@ -17,6 +17,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from feedsvc.web.feeds.cache import FeedCache, RenderedFeed
 from feedsvc.web.feeds.front import PollFront, front_of
 from tests.conftest import AppFactory, FakeClock
+from tests.databases import fill_once
 from tests.factories import add_release, make_catalog
 
 FEEDS = [
@@ -35,9 +36,12 @@ Answer = tuple[int, dict[str, str], bytes]
 
 @pytest.fixture
 def two_cities_with_a_release(app: Flask) -> Flask:
-    make_catalog(app)
-    add_release(app, title="Rosenheim Kultur", topics=("kultur",), minutes_ago=60)
-    add_release(app, city="bad-aibling", title="Bad Aibling Kultur", topics=("kultur",), minutes_ago=50)
+    def fill() -> None:
+        make_catalog(app)
+        add_release(app, title="Rosenheim Kultur", topics=("kultur",), minutes_ago=60)
+        add_release(app, city="bad-aibling", title="Bad Aibling Kultur", topics=("kultur",), minutes_ago=50)
+
+    fill_once(app, "two cities with a release each", fill)
     return app
 
 

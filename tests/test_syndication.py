@@ -17,6 +17,7 @@ from feedsvc import db
 from feedsvc.publishing.input import ReleasePatch
 from feedsvc.store.tokens import create_token
 from tests.conftest import FakeClock
+from tests.databases import fill_once
 from tests.factories import BY_OPERATOR, add_release, make_catalog, patch_release, retract
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -26,8 +27,11 @@ SY = "{http://purl.org/rss/1.0/modules/syndication/}"
 
 @pytest.fixture
 def one_rosenheim_release(app: Flask) -> Flask:
-    make_catalog(app)
-    add_release(app, title="Bleibt", topics=("kultur",), minutes_ago=60)
+    def fill() -> None:
+        make_catalog(app)
+        add_release(app, title="Bleibt", topics=("kultur",), minutes_ago=60)
+
+    fill_once(app, "one release in Rosenheim, for syndication", fill)
     return app
 
 

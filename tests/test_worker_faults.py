@@ -236,8 +236,12 @@ def test_a_worker_killed_with_sigkill_is_restarted_by_serve_and_catches_up(
         assert f"{BASE_URL}/topics/kultur/feed.atom" in hub.topics()[3 * len(FEED_FORMATS) :]
         assert len(set(hub.topics()[3 * len(FEED_FORMATS) :])) == 5 * len(FEED_FORMATS)
         assert server.process.poll() is None
-        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
-            assert json.loads(response.read())["delivery"]["lag_seconds"] < 30
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+                assert json.loads(response.read())["delivery"]["lag_seconds"] < 30
+        except urllib.error.HTTPError as error:
+            with error:
+                raise AssertionError(f"/healthz: {error.read().decode()}\n{server.output()}") from error
 
 
 @pytest.mark.postgres
