@@ -227,7 +227,7 @@ def published(app: Flask) -> dict[str, int]:
 
     def fill() -> dict[str, int]:
         make_catalog(app)
-        ids = {
+        return {
             "older": add_release(
                 app, title="Stadtbücherei verlängert Öffnungszeiten", topics=("kultur",), minutes_ago=90
             ),
@@ -247,7 +247,6 @@ def published(app: Flask) -> dict[str, int]:
             ),
             "newest": add_release(app, title="Wochenmarkt zieht um", minutes_ago=10),
         }
-        return ids
 
     return fill_once(app, "four releases, for ninjs", fill)
 

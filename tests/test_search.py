@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select, text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from feedsvc import db
@@ -41,57 +41,50 @@ postgres_only = pytest.mark.skipif(not POSTGRES_URL, reason="checks PostgreSQL's
 
 @pytest.fixture
 def newsroom(app: Flask, clock: FakeClock) -> dict[str, int]:
-    """Releases that mention the housing shortage in different fields, and some that must stay
-    hidden; by what each is about, the id of each."""
-    titles = {
-        "title": "Stadt kämpft gegen Wohnungsnot",
-        "summary": "Neuer Stadtrat gewählt",
-        "body": "Haushalt 2027 beschlossen",
-        "plural": "Genossenschaft baut 200 Wohnungen",
-        "other": "Radweg an der Innstraße fertig",
-        "embargoed": "Sperrfrist: Gipfel zur Wohnungsnot",
-        "retracted": "Wohnungsnot: falsche Zahlen",
-    }
+    """Releases that mention the housing shortage in different fields, and some that must stay hidden."""
 
-    def fill() -> None:
+    def fill() -> dict[str, int]:
         make_catalog(app)
-        add_release(app, title=titles["title"], topics=("soziales-familie",), minutes_ago=300)
-        add_release(
-            app,
-            city="bad-aibling",
-            title=titles["summary"],
-            summary="Die erste Sitzung befasst sich mit der Wohnungsnot.",
-            topics=("soziales-familie",),
-            minutes_ago=200,
-        )
-        add_release(
-            app,
-            city="muenchen",
-            title=titles["body"],
-            body="<p>Der Haushalt sieht Mittel gegen die <strong>Wohnungsnot</strong> vor.</p>",
-            topics=("verkehr",),
-            minutes_ago=100,
-        )
-        add_release(app, title=titles["plural"], topics=("soziales-familie",), minutes_ago=90)
-        add_release(app, title=titles["other"], topics=("verkehr",), minutes_ago=50)
-        add_release(app, title=titles["embargoed"], published_at=clock.now + timedelta(hours=1))
-        retracted = add_release(app, title=titles["retracted"], minutes_ago=30)
+        ids = {
+            "title": add_release(
+                app, title="Stadt kämpft gegen Wohnungsnot", topics=("soziales-familie",), minutes_ago=300
+            ),
+            "summary": add_release(
+                app,
+                city="bad-aibling",
+                title="Neuer Stadtrat gewählt",
+                summary="Die erste Sitzung befasst sich mit der Wohnungsnot.",
+                topics=("soziales-familie",),
+                minutes_ago=200,
+            ),
+            "body": add_release(
+                app,
+                city="muenchen",
+                title="Haushalt 2027 beschlossen",
+                body="<p>Der Haushalt sieht Mittel gegen die <strong>Wohnungsnot</strong> vor.</p>",
+                topics=("verkehr",),
+                minutes_ago=100,
+            ),
+            "plural": add_release(
+                app, title="Genossenschaft baut 200 Wohnungen", topics=("soziales-familie",), minutes_ago=90
+            ),
+            "other": add_release(
+                app, title="Radweg an der Innstraße fertig", topics=("verkehr",), minutes_ago=50
+            ),
+            "embargoed": add_release(
+                app, title="Sperrfrist: Gipfel zur Wohnungsnot", published_at=clock.now + timedelta(hours=1)
+            ),
+            "retracted": add_release(app, title="Wohnungsnot: falsche Zahlen", minutes_ago=30),
+        }
         with app.app_context():
             session = db.session()
-            release = session.get(Release, retracted)
+            release = session.get(Release, ids["retracted"])
             assert release is not None
             retract_release(session, release, clock.now)
             session.commit()
+        return ids
 
-    fill_once(app, "the newsroom's releases about the housing shortage", fill)
-    with app.app_context():
-        session = db.session()
-        ids = {
-            key: session.scalars(select(Release.id).where(Release.title == title)).one()
-            for key, title in titles.items()
-        }
-        session.close()
-    return ids
+    return fill_once(app, "the newsroom's releases about the housing shortage", fill)
 
 
 def titles(client: FlaskClient, url: str, **params: str) -> list[str]:
